@@ -1,0 +1,3 @@
+from becoin_core.cli import main
+
+raise SystemExit(main())

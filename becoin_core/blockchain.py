@@ -1,0 +1,289 @@
+"""The node's state (chain, mempool, peers) behind one lock, kept in a Store.
+
+The blog's Blockchain class, made safe for waitress's threads: every change is
+made under the lock and committed to SQLite before it is acknowledged; the nonce
+search and the peer calls run outside the lock, and their results are applied
+only if the chain they were computed on is still the chain we have.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from becoin_core import chain as rules
+from becoin_core.chain import Block, Transaction
+from becoin_core.config import NodeConfig
+from becoin_core.peers import PeerError, get_json, new_session
+from becoin_core.store import Store
+
+
+class MiningCancelled(Exception):
+    """The node is shutting down; the block was not mined."""
+
+
+@dataclass
+class PeerOutcome:
+    peer: str
+    outcome: str  # "adopted", "not longer", "invalid", "failed"
+    detail: str = ""
+    length: int | None = None
+    bytes: int = 0
+
+    def as_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v not in (None, "")}
+
+
+@dataclass
+class Candidate:
+    peer: str
+    keep: int  # how many of our blocks it shares
+    blocks: list[Block]  # its blocks after those
+    base_hash: str | None  # hash of our block `keep`, to re-check under the lock
+
+    @property
+    def length(self) -> int:
+        return self.keep + len(self.blocks)
+
+
+@dataclass
+class ReplaceResult:
+    replaced: bool
+    chain: list[Block]
+    outcomes: list[PeerOutcome] = field(default_factory=list)
+
+
+def locator_indexes(length: int) -> list[int]:
+    """Block indexes (1-based) to describe our chain to a peer: the last ten,
+    then ever wider steps back to genesis, as Bitcoin's block locator does."""
+    indexes, step, i = [], 1, length
+    while i > 1:
+        indexes.append(i)
+        if len(indexes) >= 10:
+            step *= 2
+        i -= step
+    indexes.append(1)
+    return indexes
+
+
+class Blockchain:
+    def __init__(self, config: NodeConfig, store: Store) -> None:
+        self.config = config
+        self.store = store
+        self.lock = threading.RLock()
+        self.stopping = threading.Event()
+        loaded = store.load()
+        self.address = loaded.meta.get("address") or uuid.uuid4().hex
+        if "address" not in loaded.meta:
+            store.set_meta("address", self.address)
+        self.chain: list[Block] = loaded.chain
+        self.hashes: list[str] = [rules.block_hash(b) for b in self.chain]
+        self.mempool: list[tuple[int, Transaction]] = loaded.mempool
+        self.peers: list[str] = loaded.peers
+        if not self.chain:
+            genesis = rules.genesis_block()
+            store.append_block(genesis, [])
+            self.chain.append(genesis)
+            self.hashes.append(rules.block_hash(genesis))
+        self._index = {h: i for i, h in enumerate(self.hashes)}
+        self.session = new_session()
+
+    # -- reading ---------------------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        with self.lock:
+            return {
+                "name": self.config.name,
+                "address": self.address,
+                "url": self.config.url,
+                "length": len(self.chain),
+                "tip": self.hashes[-1],
+                "mempool": len(self.mempool),
+                "peers": list(self.peers),
+                "difficulty": self.config.difficulty,
+                "rules": self.config.rules,
+                "sync": self.config.sync,
+                "miner": self.config.miner,
+            }
+
+    def chain_copy(self) -> list[Block]:
+        with self.lock:
+            return list(self.chain)
+
+    def transactions(self) -> list[Transaction]:
+        with self.lock:
+            return [tx for _, tx in self.mempool]
+
+    def blocks_after(self, locator: list[str] | None, since: int | None) -> tuple[int, list[Block]]:
+        """(start, blocks from start on) for an incremental fetch: after the
+        newest locator hash we hold, or after index `since`."""
+        with self.lock:
+            keep = 0
+            if locator is not None:
+                for h in locator:
+                    if h in self._index:
+                        keep = self._index[h] + 1
+                        break
+            elif since is not None:
+                keep = min(since, len(self.chain))
+            return keep + 1, self.chain[keep:]
+
+    def problem(self) -> str | None:
+        return rules.chain_problem(self.chain_copy(), self.config.difficulty)
+
+    # -- changing --------------------------------------------------------
+
+    def _append(self, block: Block) -> None:
+        self.chain.append(block)
+        h = rules.block_hash(block)
+        self.hashes.append(h)
+        self._index[h] = len(self.hashes) - 1
+
+    def add_transaction(self, tx: Transaction) -> int:
+        """Queue a transaction; answers the index of the block it will go into."""
+        with self.lock:
+            seq = self.store.add_transaction(tx)
+            self.mempool.append((seq, tx))
+            return len(self.chain) + 1
+
+    def add_peers(self, netlocs: list[str]) -> list[str]:
+        with self.lock:
+            new = [n for n in dict.fromkeys(netlocs) if n not in self.peers]
+            room = self.config.max_peers - len(self.peers)
+            if len(new) > room:
+                raise ValueError(
+                    f"a node keeps at most {self.config.max_peers} peers; "
+                    f"it has {len(self.peers)} and was sent {len(new)} new ones"
+                )
+            if new:
+                self.store.add_peers(new)
+                self.peers.extend(new)
+            return list(self.peers)
+
+    def mine_block(self) -> Block:
+        """Mine on the current tip. The nonce search runs without the lock; if
+        the tip moved meanwhile (another block, a replaced chain) the search
+        restarts on the new tip rather than append to a stale one."""
+        while True:
+            with self.lock:
+                tip, tip_hash = self.chain[-1], self.hashes[-1]
+            nonce = rules.proof_of_work(
+                tip["nonce"], self.config.difficulty, self.stopping.is_set
+            )
+            if nonce is None:
+                raise MiningCancelled("the node is shutting down")
+            with self.lock:
+                if self.hashes[-1] != tip_hash:
+                    continue
+                taken = list(self.mempool)
+                txs = [tx for _, tx in taken]
+                txs.append(rules.reward_transaction(self.address, self.config.miner))
+                block = rules.new_block(len(self.chain) + 1, nonce, tip_hash, txs)
+                self.store.append_block(block, [seq for seq, _ in taken])
+                self._append(block)
+                self.mempool = []
+                return block
+
+    # -- consensus -------------------------------------------------------
+
+    def replace_chain(self) -> ReplaceResult:
+        """The blog's longest-chain rule, bounded: every peer asked at once,
+        each answer judged by its own count of blocks and full validation."""
+        with self.lock:
+            ours = list(self.chain)
+            our_hashes = list(self.hashes)
+            peers = list(self.peers)
+        outcomes: list[PeerOutcome] = []
+        candidates: list[Candidate] = []
+        if peers:
+            with ThreadPoolExecutor(max_workers=min(32, len(peers))) as pool:
+                for outcome, cand in pool.map(
+                    lambda p: self._ask_peer(p, ours, our_hashes), peers
+                ):
+                    outcomes.append(outcome)
+                    if cand is not None:
+                        candidates.append(cand)
+        best = max(candidates, key=lambda c: c.length, default=None)
+        replaced = best is not None and self._adopt(best)
+        for o in outcomes:
+            if best is not None and o.peer == best.peer:
+                o.outcome = "adopted" if replaced else "not longer"
+                o.detail = "" if replaced else "our chain changed meanwhile"
+            elif o.outcome == "longer":
+                o.outcome, o.detail = "not longer", "another peer's chain was longer"
+        return ReplaceResult(replaced, self.chain_copy(), outcomes)
+
+    def _ask_peer(
+        self, peer: str, ours: list[Block], our_hashes: list[str]
+    ) -> tuple[PeerOutcome, Candidate | None]:
+        limits = self.config.limits
+        try:
+            if self.config.sync == "incremental":
+                params = {
+                    "locator": ",".join(our_hashes[i - 1] for i in locator_indexes(len(ours))),
+                    "longer_than": len(ours),
+                }
+                answer = get_json(self.session, peer, "/get_chain", params, limits)
+            else:
+                answer = get_json(self.session, peer, "/get_chain", None, limits)
+        except PeerError as exc:
+            return PeerOutcome(peer, "failed", exc.reason), None
+        data = answer.data
+        if not isinstance(data, dict) or not isinstance(data.get("chain"), list):
+            outcome = PeerOutcome(peer, "invalid", "answer has no chain list", bytes=answer.nbytes)
+            return outcome, None
+        blocks: list[Block] = data["chain"]
+        start = data.get("start")
+        if rules.is_int(start) and self.config.sync == "incremental":
+            keep = start - 1
+            if not 0 <= keep <= len(ours):
+                return PeerOutcome(peer, "invalid", f"start {start} is out of range",
+                                   bytes=answer.nbytes), None
+            if not blocks:  # nothing past what we have, or not longer
+                claimed = data.get("length")
+                return PeerOutcome(peer, "not longer", "",
+                                   claimed if rules.is_int(claimed) else None,
+                                   answer.nbytes), None
+        else:  # a full chain: the blog's answer, or --sync full
+            keep = rules.fork_index(ours, blocks) if blocks else 0
+            blocks = blocks[keep:]
+        length = keep + len(blocks)  # our own count, never the peer's "length"
+        if length <= len(ours):
+            return PeerOutcome(peer, "not longer", "", length, answer.nbytes), None
+        problem = rules.chain_problem(ours[:keep] + blocks, self.config.difficulty, start=keep)
+        if problem:
+            return PeerOutcome(peer, "invalid", problem, length, answer.nbytes), None
+        base = our_hashes[keep - 1] if keep else None
+        return (PeerOutcome(peer, "longer", "", length, answer.nbytes),
+                Candidate(peer, keep, blocks, base))
+
+    def _adopt(self, cand: Candidate) -> bool:
+        with self.lock:
+            if cand.length <= len(self.chain):
+                return False
+            if cand.keep and (
+                len(self.hashes) < cand.keep or self.hashes[cand.keep - 1] != cand.base_hash
+            ):
+                return False
+            abandoned = self.chain[cand.keep:]
+            # Back to the mempool: what the abandoned blocks carried (not their
+            # rewards) and what was waiting; out of it: what the new blocks carry.
+            pool = rules.user_transactions(abandoned) + [tx for _, tx in self.mempool]
+            keys = [rules.tx_key(tx) for tx in pool]
+            for tx in rules.user_transactions(cand.blocks):
+                key = rules.tx_key(tx)
+                if key in keys:
+                    i = keys.index(key)
+                    del pool[i], keys[i]
+            seqs = self.store.replace_chain(cand.keep, cand.blocks, pool)
+            for h in self.hashes[cand.keep:]:
+                self._index.pop(h, None)
+            del self.chain[cand.keep:]
+            del self.hashes[cand.keep:]
+            for block in cand.blocks:
+                self._append(block)
+            self.mempool = list(zip(seqs, pool, strict=True))
+            return True

@@ -1,0 +1,354 @@
+"""lab.toml -> a validated LabConfig. Errors name the file, the key and the line."""
+
+from __future__ import annotations
+
+import errno
+import re
+import socket
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from becoin_lab.errors import ConfigError
+from becoin_lab.tomlpos import decode_error_line, line_of
+
+DEFAULT_HOST = "127.0.0.1"
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,31}$")
+
+LAB_KEYS = {
+    "difficulty": "leading zeros of the proof of work, for every node the lab starts",
+    "data_dir": "folder for node data and logs (one subfolder per node), relative to lab.toml",
+    "host": "address the started nodes listen on",
+    "nodes": "shorthand: start this many nodes named <name_prefix>1..N",
+    "base_port": "shorthand: port of the first node (0: every node picks a free port)",
+    "name_prefix": "shorthand: node name prefix",
+    "sync": "how nodes fetch peers' chains: incremental or full",
+    "miner": "reward receiver for every node (default: the node's own default, 'Receiver')",
+    "start_timeout": "seconds to wait for every node to answer",
+    "stop_grace": "seconds between SIGTERM and SIGKILL when stopping a node",
+    "node_command": "command that runs a node, as a list (default: becoin-node)",
+}
+NODE_KEYS = {"name", "port", "url", "host", "miner"}
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    """One node of the lab. ``url`` set means attached: already running, the lab starts nothing."""
+
+    name: str
+    port: int = 0
+    host: str = DEFAULT_HOST
+    url: str | None = None
+    miner: str | None = None
+    line: int | None = None  # where the node is declared, for error messages
+
+    @property
+    def managed(self) -> bool:
+        return self.url is None
+
+    @property
+    def base_url(self) -> str:
+        """The URL the lab talks to (for port 0, the real one is known only once started)."""
+        return self.url or f"http://{self.host}:{self.port}"
+
+
+@dataclass
+class LabConfig:
+    nodes: list[NodeConfig]
+    difficulty: int = 4
+    data_dir: Path = field(default_factory=lambda: Path(".becoin-lab"))
+    sync: str = "incremental"
+    miner: str | None = None
+    start_timeout: float = 20.0
+    stop_grace: float = 3.0
+    node_command: list[str] | None = None
+    path: Path | None = None
+    text: str | None = None
+
+    def node(self, name: str) -> NodeConfig:
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    @property
+    def names(self) -> list[str]:
+        return [n.name for n in self.nodes]
+
+
+def load_config(path: str | Path) -> LabConfig:
+    """Read and validate a lab.toml. Raises ConfigError (file, key, line) on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}", decode_error_line(exc)) from None
+    return parse_config(data, path=path, text=text)
+
+
+def parse_config(
+    data: dict[str, Any], path: Path | None = None, text: str | None = None
+) -> LabConfig:
+    """Validate already-parsed TOML data (also used by tests and benchmarks)."""
+    check = _Checker(path, text)
+    for key in data:
+        if key not in ("lab", "nodes"):
+            check.fail(key, "unknown top-level key (expected [lab] and [[nodes]])", None, None)
+    lab = data.get("lab", {})
+    if not isinstance(lab, dict):
+        check.fail("lab", "must be a table: [lab]", None, None)
+    for key in lab:
+        if key not in LAB_KEYS:
+            known = ", ".join(sorted(LAB_KEYS))
+            check.fail(f"lab.{key}", f"unknown key (known: {known})", "lab", None, key)
+    base = path.parent if path is not None else Path.cwd()
+    cfg = LabConfig(nodes=[], path=path, text=text)
+    cfg.difficulty = check.integer(lab, "difficulty", 4, 0, 64)
+    data_dir = Path(check.string(lab, "data_dir", ".becoin-lab"))
+    cfg.data_dir = data_dir if data_dir.is_absolute() else base / data_dir
+    host = check.string(lab, "host", DEFAULT_HOST)
+    cfg.sync = check.string(lab, "sync", "incremental")
+    if cfg.sync not in ("incremental", "full"):
+        check.fail("lab.sync", "must be 'incremental' or 'full'", "lab", None, "sync")
+    cfg.miner = check.string(lab, "miner", None)
+    cfg.start_timeout = check.number(lab, "start_timeout", 20.0)
+    cfg.stop_grace = check.number(lab, "stop_grace", 3.0)
+    command = lab.get("node_command")
+    if command is not None and (
+        not isinstance(command, list) or not command or not all(isinstance(c, str) for c in command)
+    ):
+        check.fail(
+            "lab.node_command", "must be a non-empty list of strings", "lab", None, "node_command"
+        )
+    cfg.node_command = command
+
+    if "nodes" in lab:
+        if "nodes" in data:
+            check.fail(
+                "lab.nodes",
+                "use either lab.nodes = N or [[nodes]] tables, not both",
+                "lab",
+                None,
+                "nodes",
+            )
+        count = check.integer(lab, "nodes", 3, 1, 500)
+        base_port = check.integer(lab, "base_port", 5001, 0, 65535)
+        prefix = check.string(lab, "name_prefix", "node")
+        if base_port and base_port + count - 1 > 65535:
+            check.fail(
+                "lab.base_port",
+                f"{count} nodes from port {base_port} go past 65535",
+                "lab",
+                None,
+                "base_port",
+            )
+        line = line_of(text, "lab", None, "nodes")
+        cfg.nodes = [
+            NodeConfig(f"{prefix}{i + 1}", base_port + i if base_port else 0, host, line=line)
+            for i in range(count)
+        ]
+    else:
+        for key in ("base_port", "name_prefix"):
+            if key in lab:
+                check.fail(
+                    f"lab.{key}",
+                    "only meaningful with the shorthand lab.nodes = N",
+                    "lab",
+                    None,
+                    key,
+                )
+        nodes = data.get("nodes")
+        if nodes is None:
+            check.fail("nodes", "no nodes: add [[nodes]] tables or lab.nodes = N", None, None)
+        if not isinstance(nodes, list) or not all(isinstance(n, dict) for n in nodes):
+            check.fail("nodes", "must be an array of tables: [[nodes]]", None, None)
+        cfg.nodes = [_parse_node(check, i, node, host) for i, node in enumerate(nodes)]
+    _check_unique(check, cfg)
+    return cfg
+
+
+def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> NodeConfig:
+    where = f"nodes[{i}]"
+    for key in node:
+        if key not in NODE_KEYS:
+            known = ", ".join(sorted(NODE_KEYS))
+            check.fail(f"{where}.{key}", f"unknown key (known: {known})", "nodes", i, key)
+    name = check.string(node, "name", None, "nodes", i, where)
+    if name is None:
+        check.fail(f"{where}.name", "missing: every node needs a name", "nodes", i, None)
+    if not _NAME.match(name):
+        check.fail(
+            f"{where}.name",
+            f"'{name}' is not a usable name (letters, digits, _ . -)",
+            "nodes",
+            i,
+            "name",
+        )
+    url = check.string(node, "url", None, "nodes", i, where)
+    miner = check.string(node, "miner", None, "nodes", i, where)
+    line = line_of(check.text, "nodes", i, None)
+    if url is not None:
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.port is None:
+            check.fail(f"{where}.url", f"'{url}' is not like http://host:port", "nodes", i, "url")
+        if "port" in node or "host" in node:
+            check.fail(
+                f"{where}.url", "an attached node (url) takes no port or host", "nodes", i, "url"
+            )
+        return NodeConfig(
+            name, parsed.port or 0, parsed.hostname or "", url.rstrip("/"), miner, line
+        )
+    if "port" not in node:
+        check.fail(
+            f"{where}.port", "missing: give a port (0 picks a free one) or a url", "nodes", i, None
+        )
+    port = check.integer(node, "port", 0, 0, 65535, "nodes", i, where)
+    node_host = check.string(node, "host", host, "nodes", i, where)
+    return NodeConfig(name, port, node_host, None, miner, line)
+
+
+def _check_unique(check: _Checker, cfg: LabConfig) -> None:
+    names: dict[str, int] = {}
+    ports: dict[tuple[str, int], int] = {}
+    for i, node in enumerate(cfg.nodes):
+        if node.name in names:
+            check.fail(
+                f"nodes[{i}].name",
+                f"duplicate name '{node.name}' (also nodes[{names[node.name]}])",
+                "nodes",
+                i,
+                "name",
+            )
+        names[node.name] = i
+        if node.port:
+            where = (node.host, node.port)
+            if where in ports:
+                key = "url" if node.url else "port"
+                check.fail(
+                    f"nodes[{i}].{key}",
+                    f"duplicate port {node.port} (also nodes[{ports[where]}])",
+                    "nodes",
+                    i,
+                    key,
+                )
+            ports[where] = i
+
+
+def check_ports_free(cfg: LabConfig, names: list[str] | None = None) -> None:
+    """Raise ConfigError naming the node and line when a managed node's port is taken."""
+    for i, node in enumerate(cfg.nodes):
+        if not node.managed or not node.port or (names is not None and node.name not in names):
+            continue
+        if not port_is_free(node.host, node.port):
+            line = line_of(cfg.text, "nodes", i, "port") or node.line
+            raise ConfigError(
+                cfg.path,
+                f"nodes[{i}].port",
+                f"port {node.port} ({node.name}) is already in use on {node.host}",
+                line,
+            )
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                return False
+            raise
+    return True
+
+
+class _Checker:
+    """Type checks that raise ConfigError with file, key and line."""
+
+    def __init__(self, path: Path | None, text: str | None) -> None:
+        self.path = path
+        self.text = text
+
+    def fail(
+        self, key: str, message: str, table: str | None, index: int | None, name: str | None = None
+    ) -> None:
+        line = line_of(self.text, table, index, name if name else None) if table else None
+        if table is None and self.text is not None:
+            line = line_of(self.text, None, None, key)
+        raise ConfigError(self.path, key, message, line)
+
+    def _get(
+        self,
+        table: dict,
+        key: str,
+        default: Any,
+        kind: tuple[type, ...],
+        what: str,
+        tname: str,
+        index: int | None,
+        where: str,
+    ) -> Any:
+        if key not in table:
+            return default
+        value = table[key]
+        if isinstance(value, bool) or not isinstance(value, kind):
+            self.fail(
+                f"{where}.{key}",
+                f"must be {what}, not {type(value).__name__} {value!r}",
+                tname,
+                index,
+                key,
+            )
+        return value
+
+    def string(
+        self,
+        table: dict,
+        key: str,
+        default: str | None,
+        tname: str = "lab",
+        index: int | None = None,
+        where: str = "lab",
+    ) -> Any:
+        return self._get(table, key, default, (str,), "a string", tname, index, where)
+
+    def number(
+        self,
+        table: dict,
+        key: str,
+        default: float,
+        tname: str = "lab",
+        index: int | None = None,
+        where: str = "lab",
+    ) -> float:
+        value = self._get(table, key, default, (int, float), "a number", tname, index, where)
+        if value <= 0:
+            self.fail(f"{where}.{key}", "must be positive", tname, index, key)
+        return float(value)
+
+    def integer(
+        self,
+        table: dict,
+        key: str,
+        default: int,
+        low: int,
+        high: int,
+        tname: str = "lab",
+        index: int | None = None,
+        where: str = "lab",
+    ) -> int:
+        value = self._get(table, key, default, (int,), "an integer", tname, index, where)
+        if not low <= value <= high:
+            self.fail(
+                f"{where}.{key}",
+                f"must be between {low} and {high}, not {value}",
+                tname,
+                index,
+                key,
+            )
+        return value
