@@ -71,7 +71,7 @@ def get_json(
     except requests.Timeout as exc:
         raise PeerError("timed out") from exc
     except requests.ConnectionError as exc:
-        raise PeerError("unreachable (connection refused or reset)") from exc
+        raise PeerError("connection failed (refused, reset, or not speaking HTTP)") from exc
     except requests.RequestException as exc:
         raise PeerError(f"request failed: {type(exc).__name__}") from exc
     try:

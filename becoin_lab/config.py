@@ -109,7 +109,7 @@ def parse_config(
             check.fail(f"lab.{key}", f"unknown key (known: {known})", "lab", None, key)
     base = path.parent if path is not None else Path.cwd()
     cfg = LabConfig(nodes=[], path=path, text=text)
-    cfg.difficulty = check.integer(lab, "difficulty", 4, 0, 64)
+    cfg.difficulty = check.integer(lab, "difficulty", 4, 1, 10)
     data_dir = Path(check.string(lab, "data_dir", ".becoin-lab"))
     cfg.data_dir = data_dir if data_dir.is_absolute() else base / data_dir
     host = check.string(lab, "host", DEFAULT_HOST)

@@ -1,0 +1,230 @@
+"""script.toml -> validated steps. Errors name the file, the step number, the key, the line.
+
+[[step]]
+do = "mine"
+node = "node1"      # or "all"
+count = 3
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from becoin_lab.errors import ScriptError
+from becoin_lab.tomlpos import decode_error_line, line_of
+
+
+def _name(v: Any) -> bool:
+    return isinstance(v, str) and bool(v)
+
+
+def _names(v: Any) -> bool:
+    return isinstance(v, list) and len(v) >= 2 and all(_name(x) for x in v)
+
+
+def _count(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 1 <= v <= 10_000
+
+
+def _natural(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and v >= 0
+
+
+def _number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool)
+
+
+def _seconds(v: Any) -> bool:
+    return _number(v) and 0 <= v <= 3600
+
+
+def _bool(v: Any) -> bool:
+    return isinstance(v, bool)
+
+
+def _balances(v: Any) -> bool:
+    return isinstance(v, dict) and bool(v) and all(_number(x) for x in v.values())
+
+
+Check = tuple[Callable[[Any], bool], str]
+NAME: Check = (_name, "a node name")
+NODES: Check = (_names, "a list of at least two node names")
+COUNT: Check = (_count, "an integer from 1 to 10000")
+NATURAL: Check = (_natural, "an integer >= 0")
+NUMBER: Check = (_number, "a number")
+SECONDS: Check = (_seconds, "a number of seconds from 0 to 3600")
+BOOL: Check = (_bool, "true or false")
+TEXT: Check = (_name, "a non-empty string")
+BALANCES: Check = (_balances, "a table of address = amount, e.g. { PublicKeyb = 1000 }")
+
+# do -> (required keys, optional keys)
+STEPS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
+    "connect": ({}, {"nodes": NODES}),
+    "mine": ({"node": NAME}, {"count": COUNT}),
+    "add_transaction": ({"node": NAME, "sender": TEXT, "receiver": TEXT, "amount": NUMBER}, {}),
+    "replace_chain": ({}, {"node": NAME}),
+    "validate": ({}, {"node": NAME}),
+    "expect": (
+        {},
+        {
+            "node": NAME,
+            "consensus": BOOL,
+            "length": NATURAL,
+            "mempool": NATURAL,
+            "valid": BOOL,
+            "balance": BALANCES,
+            "up": BOOL,
+            "peers": NATURAL,
+            "groups": NATURAL,
+            "fork_point": NATURAL,
+        },
+    ),
+    "sleep": ({"seconds": SECONDS}, {}),
+    "show": ({}, {}),
+    "start": ({"node": NAME}, {}),
+    "stop": ({"node": NAME}, {}),
+    "kill": ({"node": NAME}, {}),
+    "restart": ({"node": NAME}, {}),
+}
+COMMON = {"do", "note"}
+CHAIN_CHANGING = {"mine", "replace_chain", "start", "stop", "kill", "restart", "show"}
+EXPECT_KEYS = [k for k in STEPS["expect"][1] if k != "node"]
+# keys that name nodes and where "all" is allowed
+ALL_ALLOWED = {"mine": True, "replace_chain": True, "validate": True, "expect": True}
+
+
+@dataclass(frozen=True)
+class Step:
+    number: int  # 1-based, as people count
+    do: str
+    args: dict[str, Any]
+    line: int | None = None
+    note: str | None = None
+
+    @property
+    def node(self) -> str | None:
+        node = self.args.get("node")
+        return None if node in (None, "all") else node
+
+    def label(self) -> str:
+        a = self.args
+        match self.do:
+            case "connect":
+                return "connect " + (" ".join(a["nodes"]) if "nodes" in a else "all")
+            case "mine":
+                return f"mine {a['node']}" + (f" x{a['count']}" if a.get("count", 1) > 1 else "")
+            case "add_transaction":
+                return f"add_transaction {a['node']} {a['sender']} -> {a['receiver']} {a['amount']}"
+            case "replace_chain" | "validate":
+                return f"{self.do} {a.get('node', 'all')}"
+            case "expect":
+                parts = [f"{k}={_show(v)}" for k, v in a.items() if k != "node"]
+                scope = f"{a['node']}: " if "node" in a and a["node"] != "all" else ""
+                return f"expect {scope}{' '.join(parts)}"
+            case "sleep":
+                return f"sleep {a['seconds']:g}s"
+            case _:
+                return f"{self.do} {a.get('node', '')}".strip()
+
+
+@dataclass
+class Script:
+    path: Path | None
+    steps: list[Step]
+    description: str = ""
+    text: str | None = field(default=None, repr=False)
+
+    def check_nodes(self, names: list[str]) -> None:
+        """ScriptError for a step naming a node the lab does not have."""
+        for step in self.steps:
+            for key in ("node", "nodes"):
+                value = step.args.get(key)
+                wanted = value if isinstance(value, list) else [value] if value else []
+                for name in wanted:
+                    if name == "all" and key == "node" and ALL_ALLOWED.get(step.do):
+                        continue
+                    if name not in names:
+                        line = line_of(self.text, "step", step.number - 1, key) or step.line
+                        known = ", ".join(names)
+                        raise ScriptError(self.path, key, f"no node named '{name}' in the lab "
+                                          f"(nodes: {known})", line, step.number)  # fmt: skip
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k}={v}" for k, v in value.items()) + "}"
+    return str(value)
+
+
+def load_script(path: str | Path) -> Script:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ScriptError(path, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScriptError(path, None, f"not valid TOML: {exc}", decode_error_line(exc)) from None
+    return parse_script(data, path, text)
+
+
+def parse_script(data: dict[str, Any], path: Path | None = None, text: str | None = None) -> Script:
+    for key in data:
+        if key not in ("step", "description"):
+            message = "unknown top-level key (expected [[step]] tables and a description)"
+            raise ScriptError(path, key, message, line_of(text, None, None, key))
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        raise ScriptError(
+            path, "description", "must be a string", line_of(text, None, None, "description")
+        )
+    raw = data.get("step")
+    if not raw:
+        raise ScriptError(path, "step", "no steps: add [[step]] tables")
+    if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
+        raise ScriptError(path, "step", "must be an array of tables: [[step]]")
+    steps = [_parse_step(path, text, i, s) for i, s in enumerate(raw)]
+    return Script(path, steps, description, text)
+
+
+def _parse_step(path: Path | None, text: str | None, i: int, raw: dict[str, Any]) -> Step:
+    number = i + 1
+    header = line_of(text, "step", i)
+
+    def fail(key: str | None, message: str) -> ScriptError:
+        line = line_of(text, "step", i, key) if key else header
+        return ScriptError(path, key, message, line, number)
+
+    do = raw.get("do")
+    if do is None:
+        raise fail(None, f"missing 'do' (one of: {', '.join(STEPS)})")
+    if do not in STEPS:
+        raise fail("do", f"unknown action {do!r} (one of: {', '.join(STEPS)})")
+    required, optional = STEPS[do]
+    for key in raw:
+        if key not in COMMON and key not in required and key not in optional:
+            allowed = ", ".join([*required, *optional]) or "none"
+            raise fail(key, f"'{do}' takes no key '{key}' (its keys: {allowed})")
+    for key in required:
+        if key not in raw:
+            raise fail(None, f"'{do}' needs '{key}'")
+    for key, value in raw.items():
+        if key in COMMON:
+            continue
+        ok, what = {**required, **optional}[key]
+        if not ok(value):
+            raise fail(key, f"must be {what}, not {value!r}")
+    if do == "expect" and not any(k in raw for k in EXPECT_KEYS):
+        raise fail(None, f"'expect' needs at least one of: {', '.join(EXPECT_KEYS)}")
+    note = raw.get("note")
+    if note is not None and not isinstance(note, str):
+        raise fail("note", "must be a string")
+    args = {k: v for k, v in raw.items() if k not in COMMON}
+    return Step(number, do, args, header, note)
