@@ -8,6 +8,7 @@ only if the chain they were computed on is still the chain we have.
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -17,7 +18,7 @@ from typing import Any
 from becoin_core import chain as rules
 from becoin_core.chain import Block, Transaction
 from becoin_core.config import NodeConfig
-from becoin_core.peers import PeerError, get_json, new_session
+from becoin_core.peers import PeerError, get_json
 from becoin_core.store import Store
 
 
@@ -52,7 +53,6 @@ class Candidate:
 @dataclass
 class ReplaceResult:
     replaced: bool
-    chain: list[Block]
     outcomes: list[PeerOutcome] = field(default_factory=list)
 
 
@@ -89,7 +89,9 @@ class Blockchain:
             self.chain.append(genesis)
             self.hashes.append(rules.block_hash(genesis))
         self._index = {h: i for i, h in enumerate(self.hashes)}
-        self.session = new_session()
+        # Kept for the node's life: a consensus round should not pay for new threads.
+        self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="peer")
+        self._chain_json: tuple[str, str] | None = None  # (tip hash, the chain as JSON)
 
     # -- reading ---------------------------------------------------------
 
@@ -108,6 +110,15 @@ class Blockchain:
                 "sync": self.config.sync,
                 "miner": self.config.miner,
             }
+
+    def chain_json(self) -> tuple[str, int]:
+        """The whole chain as JSON text and its length, encoded once per tip:
+        the blog's get_chain and replace_chain answers carry it every time."""
+        with self.lock:
+            tip, length = self.hashes[-1], len(self.chain)
+            if self._chain_json is None or self._chain_json[0] != tip:
+                self._chain_json = (tip, json.dumps(self.chain, separators=(",", ":")))
+            return self._chain_json[1], length
 
     def chain_copy(self) -> list[Block]:
         with self.lock:
@@ -199,13 +210,12 @@ class Blockchain:
         outcomes: list[PeerOutcome] = []
         candidates: list[Candidate] = []
         if peers:
-            with ThreadPoolExecutor(max_workers=min(32, len(peers))) as pool:
-                for outcome, cand in pool.map(
-                    lambda p: self._ask_peer(p, ours, our_hashes), peers
-                ):
-                    outcomes.append(outcome)
-                    if cand is not None:
-                        candidates.append(cand)
+            for outcome, cand in self.pool.map(
+                lambda p: self._ask_peer(p, ours, our_hashes), peers
+            ):
+                outcomes.append(outcome)
+                if cand is not None:
+                    candidates.append(cand)
         best = max(candidates, key=lambda c: c.length, default=None)
         replaced = best is not None and self._adopt(best)
         for o in outcomes:
@@ -214,7 +224,7 @@ class Blockchain:
                 o.detail = "" if replaced else "our chain changed meanwhile"
             elif o.outcome == "longer":
                 o.outcome, o.detail = "not longer", "another peer's chain was longer"
-        return ReplaceResult(replaced, self.chain_copy(), outcomes)
+        return ReplaceResult(replaced, outcomes)
 
     def _ask_peer(
         self, peer: str, ours: list[Block], our_hashes: list[str]
@@ -226,9 +236,9 @@ class Blockchain:
                     "locator": ",".join(our_hashes[i - 1] for i in locator_indexes(len(ours))),
                     "longer_than": len(ours),
                 }
-                answer = get_json(self.session, peer, "/get_chain", params, limits)
+                answer = get_json(peer, "/get_chain", params, limits)
             else:
-                answer = get_json(self.session, peer, "/get_chain", None, limits)
+                answer = get_json(peer, "/get_chain", None, limits)
         except PeerError as exc:
             return PeerOutcome(peer, "failed", exc.reason), None
         data = answer.data

@@ -7,10 +7,11 @@ gives a 500.
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from becoin_core import __version__, requests_in
@@ -22,6 +23,8 @@ from becoin_core.store import Store
 MAX_BODY = 1024 * 1024
 VALID_MESSAGE = "All good. The Blockchain is valid."
 INVALID_MESSAGE = "Houston, we have a problem. The Blockchain is not valid."
+REPLACED_MESSAGE = "The nodes had different chains, so the chain was replaced with the longest one."
+KEPT_MESSAGE = "The chain is the largest one."
 
 log = logging.getLogger("becoin_core.node")
 
@@ -35,6 +38,11 @@ def _body() -> Any:
         return request.get_json(force=True, silent=False)
     except HTTPException as exc:
         raise requests_in.BadRequest("The body is not valid JSON") from exc
+
+
+def _raw_json(text: str, status: int = 200) -> Response:
+    """An answer already encoded: the chain's JSON is cached, not re-encoded."""
+    return Response(text, status=status, mimetype="application/json")
 
 
 def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None = None) -> Flask:
@@ -73,8 +81,8 @@ def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None =
     def get_chain():
         locator, since, longer_than = requests_in.chain_query(request.args)
         if locator is None and since is None and longer_than is None:
-            chain = blockchain.chain_copy()
-            return jsonify({"chain": chain, "length": len(chain)}), 200
+            chain, length = blockchain.chain_json()
+            return _raw_json(f'{{"chain":{chain},"length":{length}}}')
         with blockchain.lock:  # one consistent view of length and blocks
             length = len(blockchain.chain)
             if longer_than is not None and length <= longer_than:
@@ -120,19 +128,13 @@ def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None =
     @app.get("/replace_chain")
     def replace_chain():
         result = blockchain.replace_chain()
-        peers = [o.as_json() for o in result.outcomes]
+        peers = json.dumps([o.as_json() for o in result.outcomes])
+        chain, _ = blockchain.chain_json()
         if result.replaced:
-            return jsonify({
-                "message": "The nodes had different chains, "
-                "so the chain was replaced with the longest one.",
-                "new_chain": result.chain,
-                "peers": peers,
-            }), 200
-        return jsonify({
-            "message": "The chain is the largest one.",
-            "actual_chain": result.chain,
-            "peers": peers,
-        }), 200
+            message, key = REPLACED_MESSAGE, "new_chain"
+        else:
+            message, key = KEPT_MESSAGE, "actual_chain"
+        return _raw_json(f'{{"message":{json.dumps(message)},"{key}":{chain},"peers":{peers}}}')
 
     @app.get("/status")
     def status():

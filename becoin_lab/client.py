@@ -106,8 +106,11 @@ class NodeClient:
 
     def mine(self) -> MineResult:
         data = self._call("GET", "/mine_block", "mine_block", slow=True)
-        block = {k: data[k] for k in ("index", "timestamp", "nonce", "previous_hash",
-                                      "transactions") if k in data}  # fmt: skip
+        block = {
+            k: data[k]
+            for k in ("index", "timestamp", "nonce", "previous_hash", "transactions")
+            if k in data
+        }
         if "index" not in block:
             raise NodeError(self.name, "mine_block", f"answer has no block: {data!r:.200}")
         return MineResult(str(data.get("message", "")), block)
@@ -188,8 +191,9 @@ class NodeClient:
         if reply.status_code >= 400:
             message = data.get("message") if isinstance(data, dict) else None
             text = message or reply.text.strip()[:200] or reply.reason
-            raise NodeError(self.name, action, f"HTTP {reply.status_code}: {text}",
-                            reply.status_code)  # fmt: skip
+            raise NodeError(
+                self.name, action, f"HTTP {reply.status_code}: {text}", reply.status_code
+            )
         if not isinstance(data, dict):
             raise NodeError(self.name, action, f"answer is not a JSON object: {reply.text[:200]!r}")
         return data

@@ -174,8 +174,9 @@ class Lab:
         if len(names) < 2:
             raise LabError("connect needs at least two nodes")
         urls = {n: self.clients[n].url for n in names}
-        return self._each(names, lambda n: self.clients[n].connect(
-            [u for m, u in urls.items() if m != n]))  # fmt: skip
+        return self._each(
+            names, lambda n: self.clients[n].connect([u for m, u in urls.items() if m != n])
+        )
 
     connect_all = connect
 
@@ -224,12 +225,30 @@ class Lab:
             fetched = tracker.refresh(client, status)
             pool = tuple(client.mempool()) if status.mempool else ()
         except NodeError as exc:
-            return NodeState(name, client.url, False, tuple(tracker.blocks),
-                             tuple(tracker.hashes), managed=managed, error=exc.detail)  # fmt: skip
+            return NodeState(
+                name,
+                client.url,
+                False,
+                tuple(tracker.blocks),
+                tuple(tracker.hashes),
+                managed=managed,
+                error=exc.detail,
+            )
         with tracker.lock:
             chain, hashes = tuple(tracker.blocks), tuple(tracker.hashes)
-        return NodeState(name, client.url, True, chain, hashes, pool, tuple(status.peers),
-                         status.address, managed, None, fetched)  # fmt: skip
+        return NodeState(
+            name,
+            client.url,
+            True,
+            chain,
+            hashes,
+            pool,
+            tuple(status.peers),
+            status.address,
+            managed,
+            None,
+            fetched,
+        )
 
     def _each(self, names: list[str], call: Callable[[str], T]) -> dict[str, T]:
         """Run call(name) for every name concurrently; raise the first error after all finish."""

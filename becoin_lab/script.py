@@ -150,8 +150,13 @@ class Script:
                     if name not in names:
                         line = line_of(self.text, "step", step.number - 1, key) or step.line
                         known = ", ".join(names)
-                        raise ScriptError(self.path, key, f"no node named '{name}' in the lab "
-                                          f"(nodes: {known})", line, step.number)  # fmt: skip
+                        raise ScriptError(
+                            self.path,
+                            key,
+                            f"no node named '{name}' in the lab (nodes: {known})",
+                            line,
+                            step.number,
+                        )
 
 
 def _show(value: Any) -> str:

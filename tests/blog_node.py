@@ -7,8 +7,8 @@ import datetime
 import hashlib
 import json
 import sys
-from uuid import uuid4
 from urllib.parse import urlparse
+from uuid import uuid4
 
 import requests
 from flask import Flask, jsonify, request

@@ -5,7 +5,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-
 from nodeproc import NodeProc, blog_command, node_command, start_process
 
 

@@ -115,7 +115,8 @@ def test_the_tip_can_be_rewritten_under_classic_rules():
 
 def test_difficulty_counts():
     chain = mined_chain(4, difficulty=1)
-    hard = [rules.valid_nonce(b["nonce"], a["nonce"], 3) for a, b in zip(chain, chain[1:])]
+    pairs = zip(chain, chain[1:], strict=False)
+    hard = [rules.valid_nonce(b["nonce"], a["nonce"], 3) for a, b in pairs]
     assert rules.chain_problem(chain, 1) is None
     assert (rules.chain_problem(chain, 3) is None) == all(hard)
 

@@ -8,9 +8,9 @@ import time
 from collections import Counter
 
 import requests
+from nodeproc import wait_until
 
 from becoin_core.chain import block_hash, is_reward
-from nodeproc import wait_until
 
 
 def tx_keys_in(node) -> Counter:
