@@ -76,15 +76,15 @@ class Blockchain:
         self.lock = threading.RLock()
         self.stopping = threading.Event()
         loaded = store.load()
-        self.address = loaded.meta.get("address") or uuid.uuid4().hex
-        if "address" not in loaded.meta:
+        self.address = config.address or loaded.meta.get("address") or uuid.uuid4().hex
+        if loaded.meta.get("address") != self.address:
             store.set_meta("address", self.address)
         self.chain: list[Block] = loaded.chain
         self.hashes: list[str] = [rules.block_hash(b) for b in self.chain]
         self.mempool: list[tuple[int, Transaction]] = loaded.mempool
         self.peers: list[str] = loaded.peers
         if not self.chain:
-            genesis = rules.genesis_block()
+            genesis = rules.genesis_block(config.timestamp(1))
             store.append_block(genesis, [])
             self.chain.append(genesis)
             self.hashes.append(rules.block_hash(genesis))
@@ -192,7 +192,8 @@ class Blockchain:
                 taken = list(self.mempool)
                 txs = [tx for _, tx in taken]
                 txs.append(rules.reward_transaction(self.address, self.config.miner))
-                block = rules.new_block(len(self.chain) + 1, nonce, tip_hash, txs)
+                index = len(self.chain) + 1
+                block = rules.new_block(index, nonce, tip_hash, txs, self.config.timestamp(index))
                 self.store.append_block(block, [seq for seq, _ in taken])
                 self._append(block)
                 self.mempool = []

@@ -53,6 +53,12 @@ def _name(text: str) -> str:
     return text
 
 
+def _address(text: str) -> str:
+    if not re.fullmatch(r"[0-9a-f]{32}", text):
+        raise argparse.ArgumentTypeError(f"{text!r} is not 32 lowercase hex digits (a uuid4 hex)")
+    return text
+
+
 def _miner(text: str) -> str:
     if not text.strip() or len(text) > 256:
         raise argparse.ArgumentTypeError("the miner must be 1-256 characters")
@@ -98,6 +104,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--watch-parent", action="store_true",
                    help="exit when the process that started this node dies (the lab uses this "
                         "so a killed lab leaves no nodes behind)")
+    p.add_argument("--fixed-clock", action="store_true",
+                   help="timestamps count from 2026-01-01 by block index instead of the wall "
+                        "clock: with --address, the same actions give the same hashes (for "
+                        "screenshots, tests and teaching)")
+    p.add_argument("--address", type=_address, default=None,
+                   help="the node's address (32 lowercase hex digits), which pays mining "
+                        "rewards; default: a random uuid4, kept in the data folder")
     p.add_argument("--version", action="version", version=f"becoin-node {__version__}")
     return p
 
@@ -140,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     config = NodeConfig(
         name=name, host=args.host, port=port, data_dir=data_dir,
         difficulty=args.difficulty, miner=args.miner, sync=args.sync, rules=args.rules,
+        fixed_clock=args.fixed_clock, address=args.address,
         limits=PeerLimits(connect_timeout=min(2.0, args.peer_timeout),
                           read_timeout=args.peer_timeout, deadline=args.peer_timeout),
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from becoin_core.peers import PeerLimits
 SYNC_MODES = ("incremental", "full")
 RULES = ("classic",)
 MAX_DIFFICULTY = 10
+FIXED_EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0, 1)
 
 
 @dataclass
@@ -25,6 +27,16 @@ class NodeConfig:
     rules: str = "classic"
     limits: PeerLimits = field(default_factory=PeerLimits)
     max_peers: int = 256
+    # For reproducible screens and tests: timestamps from the block index, not
+    # the wall clock, and a given address instead of a random one.
+    fixed_clock: bool = False
+    address: str | None = None
+
+    def timestamp(self, index: int) -> str | None:
+        """The timestamp for block `index`; None means the blog's wall clock."""
+        if not self.fixed_clock:
+            return None
+        return str(FIXED_EPOCH + datetime.timedelta(seconds=index - 1))
 
     @property
     def url(self) -> str:

@@ -256,3 +256,20 @@ def test_no_json_body_gives_a_5xx(client, path, body):
 def test_no_request_gives_a_5xx(client, path, query, method):
     r = client.open(path, method=method, query_string=query)
     assert r.status_code < 500
+
+
+def test_fixed_clock_and_address_make_hashes_reproducible():
+    def run() -> list[dict]:
+        config = NodeConfig(data_dir=None, difficulty=1, fixed_clock=True, address="ab" * 16)
+        client = create_app(config).test_client()
+        client.post("/add_transaction", json=TX)
+        client.get("/mine_block")
+        client.get("/mine_block")
+        return client.get("/get_chain").get_json()["chain"]
+
+    first, second = run(), run()
+    assert first == second
+    assert [b["timestamp"] for b in first] == ["2026-01-01 00:00:00.000001",
+                                               "2026-01-01 00:00:01.000001",
+                                               "2026-01-01 00:00:02.000001"]
+    assert first[1]["transactions"][-1]["sender"] == "ab" * 16
