@@ -224,7 +224,7 @@ class Blockchain:
                 o.outcome = "adopted" if replaced else "not longer"
                 o.detail = "" if replaced else "our chain changed meanwhile"
             elif o.outcome == "longer":
-                o.outcome, o.detail = "not longer", "another peer's chain was longer"
+                o.outcome, o.detail = "not longer", "another peer's chain was chosen"
         return ReplaceResult(replaced, outcomes)
 
     def _ask_peer(

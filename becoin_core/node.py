@@ -42,7 +42,7 @@ def _body() -> Any:
 
 def _raw_json(text: str, status: int = 200) -> Response:
     """An answer already encoded: the chain's JSON is cached, not re-encoded."""
-    return Response(text, status=status, mimetype="application/json")
+    return Response(text + "\n", status=status, mimetype="application/json")
 
 
 def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None = None) -> Flask:
