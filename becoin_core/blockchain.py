@@ -9,6 +9,7 @@ only if the chain they were computed on is still the chain we have.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -18,8 +19,11 @@ from typing import Any
 from becoin_core import chain as rules
 from becoin_core.chain import Block, Transaction
 from becoin_core.config import NodeConfig
-from becoin_core.peers import PeerError, get_json
+from becoin_core.faults import PEER_HEADER, Faults, Refused
+from becoin_core.peers import PeerAnswer, PeerError, get_json
 from becoin_core.store import Store
+
+log = logging.getLogger("becoin_core.blockchain")
 
 
 class MiningCancelled(Exception):
@@ -89,6 +93,12 @@ class Blockchain:
             self.chain.append(genesis)
             self.hashes.append(rules.block_hash(genesis))
         self._index = {h: i for i, h in enumerate(self.hashes)}
+        self.faults = Faults()
+        self.automine_every: float | None = None
+        self._automine_wake = threading.Event()
+        self._automine_thread: threading.Thread | None = None
+        self._syncing: set[str] = set()  # peers an announced sync is pending for
+        self.gossip = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gossip")
         # Kept for the node's life: a consensus round should not pay for new threads.
         self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="peer")
         self._chain_json: tuple[str, str] | None = None  # (tip hash, the chain as JSON)
@@ -109,6 +119,9 @@ class Blockchain:
                 "rules": self.config.rules,
                 "sync": self.config.sync,
                 "miner": self.config.miner,
+                "propagation": self.config.propagation,
+                "automine": self.automine_every,
+                "faults": self.faults.as_json(),
             }
 
     def chain_json(self) -> tuple[str, int]:
@@ -197,9 +210,23 @@ class Blockchain:
                 self.store.append_block(block, [seq for seq, _ in taken])
                 self._append(block)
                 self.mempool = []
-                return block
+            self.announce()
+            return block
 
     # -- consensus -------------------------------------------------------
+
+    def call_peer(
+        self, peer: str, path: str, params: dict[str, Any] | None = None, body: Any = None
+    ) -> PeerAnswer:
+        """One bounded call to a peer, through this node's simulated faults."""
+        try:
+            delay = self.faults.check(peer)
+        except Refused as exc:
+            raise PeerError(str(exc)) from exc
+        if delay and self.stopping.wait(delay):
+            raise PeerError("the node is shutting down")
+        headers = {PEER_HEADER: self.config.netloc}
+        return get_json(peer, path, params, self.config.limits, headers, body)
 
     def replace_chain(self) -> ReplaceResult:
         """The blog's longest-chain rule, bounded: every peer asked at once,
@@ -230,16 +257,14 @@ class Blockchain:
     def _ask_peer(
         self, peer: str, ours: list[Block], our_hashes: list[str]
     ) -> tuple[PeerOutcome, Candidate | None]:
-        limits = self.config.limits
+        params = None
+        if self.config.sync == "incremental":
+            params = {
+                "locator": ",".join(our_hashes[i - 1] for i in locator_indexes(len(ours))),
+                "longer_than": len(ours),
+            }
         try:
-            if self.config.sync == "incremental":
-                params = {
-                    "locator": ",".join(our_hashes[i - 1] for i in locator_indexes(len(ours))),
-                    "longer_than": len(ours),
-                }
-                answer = get_json(peer, "/get_chain", params, limits)
-            else:
-                answer = get_json(peer, "/get_chain", None, limits)
+            answer = self.call_peer(peer, "/get_chain", params)
         except PeerError as exc:
             return PeerOutcome(peer, "failed", exc.reason), None
         data = answer.data
@@ -298,3 +323,74 @@ class Blockchain:
                 self._append(block)
             self.mempool = list(zip(seqs, pool, strict=True))
             return True
+
+    # -- running by itself -----------------------------------------------
+
+    def announce(self, exclude: str | None = None) -> None:
+        """Under broadcast propagation, tell every peer we have a new tip; each
+        then syncs from us. Fire and forget: a dead peer only costs a thread."""
+        if self.config.propagation != "broadcast":
+            return
+        with self.lock:
+            peers = [p for p in self.peers if p != exclude]
+            length = len(self.chain)
+        for peer in peers:
+            self.gossip.submit(self._announce_to, peer, length)
+
+    def _announce_to(self, peer: str, length: int) -> None:
+        try:
+            self.call_peer(peer, "/announce", body={"peer": self.config.netloc, "length": length})
+        except PeerError as exc:
+            log.info("announce to %s failed: %s", peer, exc.reason)
+
+    def sync_from(self, peer: str) -> bool:
+        """Schedule a sync from one peer that announced a new tip. Answers False
+        when one is already pending for it (announcements coalesce)."""
+        with self.lock:
+            if peer in self._syncing or self.stopping.is_set():
+                return False
+            self._syncing.add(peer)
+        self.gossip.submit(self._sync_from, peer)
+        return True
+
+    def _sync_from(self, peer: str) -> None:
+        try:
+            with self.lock:
+                ours, hashes = list(self.chain), list(self.hashes)
+            _, cand = self._ask_peer(peer, ours, hashes)
+        finally:
+            with self.lock:
+                self._syncing.discard(peer)
+        if cand is not None and self._adopt(cand):
+            self.announce(exclude=peer)  # relay, so gossip crosses partial meshes
+
+    def set_automine(self, every: float | None) -> None:
+        """Mine a block every `every` seconds; None stops."""
+        with self.lock:
+            self.automine_every = every
+            self._automine_wake.set()
+            if every and (self._automine_thread is None or not self._automine_thread.is_alive()):
+                self._automine_thread = threading.Thread(
+                    target=self._automine_loop, name="automine", daemon=True)
+                self._automine_thread.start()
+
+    def _automine_loop(self) -> None:
+        while not self.stopping.is_set():
+            self._automine_wake.clear()
+            every = self.automine_every
+            if every is None:
+                return
+            if self._automine_wake.wait(every):
+                continue  # the settings changed: start the wait again
+            try:
+                self.mine_block()
+            except MiningCancelled:
+                return
+            except Exception:  # keep mining; the log says what went wrong
+                log.exception("automine failed")
+
+    def close(self) -> None:
+        self.stopping.set()
+        self._automine_wake.set()
+        self.gossip.shutdown(wait=False, cancel_futures=True)
+        self.pool.shutdown(wait=False, cancel_futures=True)

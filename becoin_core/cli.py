@@ -15,7 +15,7 @@ from pathlib import Path
 from becoin_core import __version__
 from becoin_core.blockchain import Blockchain
 from becoin_core.chain import DEFAULT_DIFFICULTY
-from becoin_core.config import MAX_DIFFICULTY, RULES, SYNC_MODES, NodeConfig
+from becoin_core.config import MAX_DIFFICULTY, PROPAGATION, RULES, SYNC_MODES, NodeConfig
 from becoin_core.node import create_app
 from becoin_core.peers import PeerLimits
 from becoin_core.store import Store, StoreError
@@ -95,6 +95,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sync", choices=SYNC_MODES, default="incremental",
                    help="how replace_chain fetches peers' chains: 'incremental' asks only for "
                         "blocks it lacks (default); 'full' downloads every chain, as the blog does")
+    p.add_argument("--propagation", choices=PROPAGATION, default="manual",
+                   help="'manual' (default, the blog's): blocks spread only when a node runs "
+                        "replace_chain; 'broadcast': a node announces each block it mines or "
+                        "adopts to its peers, which sync from it")
     p.add_argument("--rules", choices=RULES, default="classic",
                    help="chain rules: 'classic' is the blog's (default)")
     p.add_argument("--peer-timeout", type=_seconds, default=5.0,
@@ -111,6 +115,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", type=_address, default=None,
                    help="the node's address (32 lowercase hex digits), which pays mining "
                         "rewards; default: a random uuid4, kept in the data folder")
+    p.epilog += (" The /admin routes (partition, latency, automine) answer only requests "
+                 "carrying the token given in the BECOIN_ADMIN_TOKEN environment variable.")
     p.add_argument("--version", action="version", version=f"becoin-node {__version__}")
     return p
 
@@ -153,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     config = NodeConfig(
         name=name, host=args.host, port=port, data_dir=data_dir,
         difficulty=args.difficulty, miner=args.miner, sync=args.sync, rules=args.rules,
-        fixed_clock=args.fixed_clock, address=args.address,
+        fixed_clock=args.fixed_clock, address=args.address, propagation=args.propagation,
+        admin_token=os.environ.get("BECOIN_ADMIN_TOKEN") or None,
         limits=PeerLimits(connect_timeout=min(2.0, args.peer_timeout),
                           read_timeout=args.peer_timeout, deadline=args.peer_timeout),
     )
@@ -191,7 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         pass
     finally:
         stop.set()
-        blockchain.stopping.set()
+        blockchain.close()
         server.close()
         print(f"becoin-node {config.name} stopped", flush=True)
     return 0

@@ -11,6 +11,7 @@ from becoin_core.peers import PeerLimits
 
 SYNC_MODES = ("incremental", "full")
 RULES = ("classic",)
+PROPAGATION = ("manual", "broadcast")
 MAX_DIFFICULTY = 10
 FIXED_EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0, 1)
 
@@ -25,6 +26,8 @@ class NodeConfig:
     miner: str = "Receiver"
     sync: str = "incremental"
     rules: str = "classic"
+    propagation: str = "manual"  # the blog's: blocks spread only by replace_chain
+    admin_token: str | None = None  # None: the /admin routes answer 403
     limits: PeerLimits = field(default_factory=PeerLimits)
     max_peers: int = 256
     # For reproducible screens and tests: timestamps from the block index, not
@@ -39,5 +42,9 @@ class NodeConfig:
         return str(FIXED_EPOCH + datetime.timedelta(seconds=index - 1))
 
     @property
+    def netloc(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
     def url(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"http://{self.netloc}"

@@ -7,8 +7,10 @@ gives a 500.
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
+import time
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -17,6 +19,7 @@ from werkzeug.exceptions import HTTPException
 from becoin_core import __version__, requests_in
 from becoin_core.blockchain import Blockchain, MiningCancelled
 from becoin_core.config import NodeConfig
+from becoin_core.faults import ADMIN_HEADER, PEER_HEADER, Refused
 from becoin_core.openapi import openapi_spec
 from becoin_core.store import Store
 
@@ -77,6 +80,26 @@ def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None =
         log.exception("unexpected error on %s %s", request.method, request.path)
         return jsonify({"message": f"internal error: {type(exc).__name__}"}), 500
 
+    @app.before_request
+    def peer_faults():
+        """Simulated faults on traffic from other nodes; the admin routes need the token."""
+        if request.path.startswith("/admin/"):
+            token = config.admin_token
+            if token is None:
+                return jsonify({"message": "admin routes are off: this node was started "
+                                           "without BECOIN_ADMIN_TOKEN"}), 403
+            if not hmac.compare_digest(request.headers.get(ADMIN_HEADER, ""), token):
+                return jsonify({"message": f"admin routes need the lab's {ADMIN_HEADER} "
+                                           "header"}), 403
+            return None
+        try:
+            delay = blockchain.faults.check(request.headers.get(PEER_HEADER))
+        except Refused as exc:
+            return jsonify({"message": str(exc)}), 403
+        if delay:
+            time.sleep(delay)
+        return None
+
     @app.get("/get_chain")
     def get_chain():
         locator, since, longer_than = requests_in.chain_query(request.args)
@@ -135,6 +158,40 @@ def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None =
         else:
             message, key = KEPT_MESSAGE, "actual_chain"
         return _raw_json(f'{{"message":{json.dumps(message)},"{key}":{chain},"peers":{peers}}}')
+
+    @app.post("/announce")
+    def announce():
+        peer = requests_in.announcement(_body())
+        if peer not in blockchain.status()["peers"]:
+            raise requests_in.BadRequest(f"{peer} is not a peer of this node: connect it first")
+        scheduled = blockchain.sync_from(peer)
+        return jsonify({"message": f"Syncing from {peer}" if scheduled
+                        else f"A sync from {peer} is already pending"}), 202
+
+    @app.get("/admin/faults")
+    def get_faults():
+        return jsonify(blockchain.faults.as_json()), 200
+
+    @app.post("/admin/partition")
+    def partition():
+        blocked = requests_in.partition(_body())
+        blockchain.faults.set_partition(blocked)
+        return jsonify({"message": f"Refusing peer traffic with {len(blocked)} node(s)"
+                        if blocked else "Partition healed", **blockchain.faults.as_json()}), 200
+
+    @app.post("/admin/latency")
+    def latency():
+        ms, loss = requests_in.latency(_body())
+        blockchain.faults.set_latency(ms, loss)
+        return jsonify({"message": f"Peer traffic delayed {ms} ms, {loss:.0%} lost",
+                        **blockchain.faults.as_json()}), 200
+
+    @app.post("/admin/automine")
+    def automine():
+        every = requests_in.automine(_body())
+        blockchain.set_automine(every)
+        return jsonify({"message": f"Mining a block every {every:g} s" if every
+                        else "Automine off", "automine": every}), 200
 
     @app.get("/status")
     def status():

@@ -54,8 +54,11 @@ def get_json(
     path: str,
     params: dict[str, Any] | None = None,
     limits: PeerLimits = PeerLimits(),
+    headers: dict[str, str] | None = None,
+    body: Any = None,
 ) -> PeerAnswer:
-    """GET http://netloc/path and parse its JSON, within `limits`.
+    """GET http://netloc/path (POST when there is a JSON `body`) and parse the
+    JSON answer, within `limits`.
 
     http.client rather than requests: a consensus round is many tiny calls,
     and requests' per-call overhead was most of an unchanged round's time.
@@ -68,7 +71,12 @@ def get_json(
         try:
             conn.connect()
             conn.sock.settimeout(limits.read_timeout)
-            conn.request("GET", target, headers=HEADERS)
+            all_headers = {**HEADERS, **(headers or {})}
+            if body is None:
+                conn.request("GET", target, headers=all_headers)
+            else:
+                all_headers["Content-Type"] = "application/json"
+                conn.request("POST", target, body=json.dumps(body).encode(), headers=all_headers)
             response = conn.getresponse()
         except TimeoutError as exc:
             raise PeerError("timed out") from exc
@@ -94,7 +102,7 @@ def get_json(
                 raise PeerError(f"answer too large (over the {limits.max_bytes}-byte cap)")
     finally:
         conn.close()
-    if response.status != 200:
+    if response.status not in (200, 201, 202):
         raise PeerError(f"answered HTTP {response.status}", response.status)
     try:
         data = json.loads(body)

@@ -98,3 +98,54 @@ def chain_query(args: Any) -> tuple[list[str] | None, int | None, int | None]:
         raise BadRequest("give locator or since, not both")
     return locator, since, longer_than
 
+
+
+def _object(body: Any, example: str) -> dict[str, Any]:
+    if not isinstance(body, dict):
+        raise BadRequest(f"The body must be a JSON object like {example}")
+    return body
+
+
+def announcement(body: Any) -> str:
+    body = _object(body, '{"peer": "127.0.0.1:5001"}')
+    peer = body.get("peer")
+    netloc = netloc_of(peer) if isinstance(peer, str) and len(peer) <= 300 else None
+    if netloc is None:
+        raise BadRequest("peer must be the announcing node's host:port")
+    return netloc
+
+
+def partition(body: Any) -> list[str]:
+    body = _object(body, '{"blocked": ["127.0.0.1:5002"]}')
+    blocked = body.get("blocked")
+    if not isinstance(blocked, list) or len(blocked) > 1024:
+        raise BadRequest("blocked must be a list of host:port (empty to heal)")
+    netlocs = []
+    for item in blocked:
+        netloc = netloc_of(item) if isinstance(item, str) and len(item) <= 300 else None
+        if netloc is None:
+            raise BadRequest(f"{str(item)[:80]!r} in blocked is not a host:port")
+        netlocs.append(netloc)
+    return netlocs
+
+
+def latency(body: Any) -> tuple[int, float]:
+    body = _object(body, '{"ms": 200, "loss": 0.1}')
+    ms, loss = body.get("ms", 0), body.get("loss", 0)
+    if isinstance(ms, bool) or not isinstance(ms, int) or not 0 <= ms <= 60_000:
+        raise BadRequest("ms must be a whole number of milliseconds from 0 to 60000")
+    if isinstance(loss, bool) or not isinstance(loss, int | float) or not 0 <= loss <= 1:
+        raise BadRequest("loss must be a number from 0 to 1")
+    return ms, float(loss)
+
+
+def automine(body: Any) -> float | None:
+    body = _object(body, '{"every": 2.0} or {"every": null}')
+    if "every" not in body:
+        raise BadRequest("every is missing: seconds between blocks, or null to stop")
+    every = body["every"]
+    if every is None:
+        return None
+    if not is_amount(every) or not 0.05 <= every <= 3600:
+        raise BadRequest("every must be a number of seconds from 0.05 to 3600, or null to stop")
+    return float(every)

@@ -18,7 +18,7 @@ def spawn_node(tmp_path: Path) -> Iterator[Callable[..., NodeProc]]:
     started: list[NodeProc] = []
     counter = itertools.count(1)
 
-    def spawn(*args: str, blog: bool = False) -> NodeProc:
+    def spawn(*args: str, blog: bool = False, env: dict[str, str] | None = None) -> NodeProc:
         n = next(counter)
         if blog:
             cmd = blog_command()
@@ -26,7 +26,7 @@ def spawn_node(tmp_path: Path) -> Iterator[Callable[..., NodeProc]]:
             extra = [] if ("--memory" in args or "--data-dir" in args) else [
                 "--data-dir", str(tmp_path / f"node{n}")]
             cmd = node_command(*extra, *args)
-        node = start_process(cmd, tmp_path / f"node{n}.log", tmp_path)
+        node = start_process(cmd, tmp_path / f"node{n}.log", tmp_path, env=env)
         started.append(node)
         return node
 

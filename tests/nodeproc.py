@@ -67,10 +67,12 @@ class NodeProc:
         self.proc.wait(10)
 
 
-def start_process(cmd: list[str], log: Path, cwd: Path, timeout: float = 20.0) -> NodeProc:
+def start_process(cmd: list[str], log: Path, cwd: Path, timeout: float = 20.0,
+                  env: dict[str, str] | None = None) -> NodeProc:
     out = open(log, "wb")  # noqa: SIM115 - the child owns it
     proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                            cwd=cwd, start_new_session=True)
+                            cwd=cwd, start_new_session=True,
+                            env={**os.environ, **env} if env else None)
     out.close()
     node = NodeProc(proc, log)
 
