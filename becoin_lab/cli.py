@@ -7,6 +7,7 @@ Exit codes of `run`: 0 every expectation held, 1 one failed (or a node failed / 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import shutil
 import sys
@@ -75,9 +76,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_tui(config: LabConfig) -> int:
-    """The Textual app lives in becoin_lab.app; it is imported only here, never by the core."""
+    """The Textual app lives in becoin_lab.app; it is imported only here, never by the core.
+
+    Contract for the UI: ``becoin_lab.app.run_tui(config: LabConfig) -> int | None``.
+    """
     try:
-        from becoin_lab import app  # noqa: PLC0415 - the TUI is optional for the core
+        app = importlib.import_module("becoin_lab.app")
     except ModuleNotFoundError as exc:
         if exc.name in ("becoin_lab.app", "textual"):
             print(

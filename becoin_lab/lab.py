@@ -254,11 +254,11 @@ class Lab:
         """Run call(name) for every name concurrently; raise the first error after all finish."""
         futures = {n: self._pool.submit(call, n) for n in names}
         results: dict[str, T] = {}
-        errors: list[BaseException] = []
+        errors: list[Exception] = []
         for name, future in futures.items():
             try:
                 results[name] = future.result()
-            except BaseException as exc:  # noqa: BLE001 - re-raised below
+            except Exception as exc:  # noqa: BLE001 - re-raised below; Ctrl-C passes through
                 errors.append(exc)
         if errors:
             if len(errors) == 1:

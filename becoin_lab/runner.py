@@ -69,10 +69,7 @@ class RunReport:
     @property
     def ok(self) -> bool:
         return (
-            not self.interrupted
-            and not self.deaths
-            and all(r.status in (OK, SKIP) for r in self.results)
-            and not any(r.status == SKIP for r in self.results)
+            not self.interrupted and not self.deaths and all(r.status == OK for r in self.results)
         )
 
     @property
@@ -130,7 +127,9 @@ class Runner:
                     self._table()
                 if result.status == ERROR:
                     for rest in self.script.steps[i + 1 :]:
-                        report.results.append(StepResult(rest, SKIP, detail="after an error"))
+                        skipped = StepResult(rest, SKIP, detail="not run after the error")
+                        report.results.append(skipped)
+                        self._print_result(skipped)
                     break
         except KeyboardInterrupt:
             report.interrupted = True

@@ -51,9 +51,7 @@ def test_shorthand_port_zero_lets_every_node_pick(tmp_path):
 
 
 def test_attached_node_starts_nothing(tmp_path):
-    cfg = load_config(
-        write(tmp_path, '[[nodes]]\nname = "far"\nurl = "http://10.0.0.7:5001/"\n')
-    )
+    cfg = load_config(write(tmp_path, '[[nodes]]\nname = "far"\nurl = "http://10.0.0.7:5001/"\n'))
     node = cfg.node("far")
     assert not node.managed
     assert node.base_url == "http://10.0.0.7:5001"
