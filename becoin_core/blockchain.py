@@ -17,13 +17,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from becoin_core import chain as rules
+from becoin_core import strict
 from becoin_core.chain import Block, Transaction
 from becoin_core.config import NodeConfig
 from becoin_core.faults import PEER_HEADER, Faults, Refused
 from becoin_core.peers import PeerAnswer, PeerError, get_json
+from becoin_core.ruleset import ruleset
 from becoin_core.store import Store
 
 log = logging.getLogger("becoin_core.blockchain")
+
+
+class TransactionRefused(Exception):
+    """The rules refuse this transaction; the message says which rule."""
 
 
 class MiningCancelled(Exception):
@@ -48,6 +54,7 @@ class Candidate:
     keep: int  # how many of our blocks it shares
     blocks: list[Block]  # its blocks after those
     base_hash: str | None  # hash of our block `keep`, to re-check under the lock
+    work: int = 0  # the whole candidate chain's, by our rules
 
     @property
     def length(self) -> int:
@@ -83,15 +90,22 @@ class Blockchain:
         self.address = config.address or loaded.meta.get("address") or uuid.uuid4().hex
         if loaded.meta.get("address") != self.address:
             store.set_meta("address", self.address)
+        self.rules = ruleset(config.rules)
+        if config.rules == "strict" and not strict.KEY_RE.fullmatch(config.miner):
+            # Strict rewards go to a public key: a node with no miner key given
+            # mines for a wallet of its own, kept with its data.
+            private = loaded.meta.get("miner_private_key") or strict.new_wallet()[0]
+            store.set_meta("miner_private_key", private)
+            config.miner = strict.public_key_of(private)
         self.chain: list[Block] = loaded.chain
-        self.hashes: list[str] = [rules.block_hash(b) for b in self.chain]
+        self.hashes: list[str] = [self.rules.link_hash(b) for b in self.chain]
         self.mempool: list[tuple[int, Transaction]] = loaded.mempool
         self.peers: list[str] = loaded.peers
         if not self.chain:
             genesis = rules.genesis_block(config.timestamp(1))
             store.append_block(genesis, [])
             self.chain.append(genesis)
-            self.hashes.append(rules.block_hash(genesis))
+            self.hashes.append(self.rules.link_hash(genesis))
         self._index = {h: i for i, h in enumerate(self.hashes)}
         self.faults = Faults()
         self.automine_every: float | None = None
@@ -156,19 +170,23 @@ class Blockchain:
             return keep + 1, self.chain[keep:]
 
     def problem(self) -> str | None:
-        return rules.chain_problem(self.chain_copy(), self.config.difficulty)
+        return self.rules.chain_problem(self.chain_copy(), self.config.difficulty)
 
     # -- changing --------------------------------------------------------
 
     def _append(self, block: Block) -> None:
         self.chain.append(block)
-        h = rules.block_hash(block)
+        h = self.rules.link_hash(block)
         self.hashes.append(h)
         self._index[h] = len(self.hashes) - 1
 
     def add_transaction(self, tx: Transaction) -> int:
-        """Queue a transaction; answers the index of the block it will go into."""
+        """Queue a transaction; answers the index of the block it will go into.
+        Raises TransactionRefused when the rules (strict: sequence, balance) say no."""
         with self.lock:
+            problem = self.rules.admit(self.chain, [t for _, t in self.mempool], tx)
+            if problem:
+                raise TransactionRefused(problem)
             seq = self.store.add_transaction(tx)
             self.mempool.append((seq, tx))
             return len(self.chain) + 1
@@ -194,22 +212,30 @@ class Blockchain:
         while True:
             with self.lock:
                 tip, tip_hash = self.chain[-1], self.hashes[-1]
-            nonce = rules.proof_of_work(
-                tip["nonce"], self.config.difficulty, self.stopping.is_set
-            )
-            if nonce is None:
+                index = len(self.chain) + 1
+                # Work that covers the contents needs them before the search.
+                taken = list(self.mempool) if self.rules.contents_in_work else None
+            timestamp = self.config.timestamp(index) or rules.now()
+            reward = self.rules.reward(self.address, self.config.miner, index)
+            txs = None if taken is None else [tx for _, tx in taken] + [reward]
+            found = self.rules.mine(tip, tip_hash, index, timestamp, txs,
+                                    self.config.difficulty, self.stopping.is_set)
+            if found is None:
                 raise MiningCancelled("the node is shutting down")
             with self.lock:
                 if self.hashes[-1] != tip_hash:
                     continue
-                taken = list(self.mempool)
-                txs = [tx for _, tx in taken]
-                txs.append(rules.reward_transaction(self.address, self.config.miner))
-                index = len(self.chain) + 1
-                block = rules.new_block(index, nonce, tip_hash, txs, self.config.timestamp(index))
-                self.store.append_block(block, [seq for seq, _ in taken])
+                if isinstance(found, dict):
+                    block = found
+                else:  # classic: a nonce; the block takes the mempool as it is now
+                    taken = list(self.mempool)
+                    txs = [tx for _, tx in taken] + [reward]
+                    block = rules.new_block(index, found, tip_hash, txs, timestamp)
+                assert taken is not None
+                taken_seqs = {seq for seq, _ in taken}
+                self.store.append_block(block, sorted(taken_seqs))
                 self._append(block)
-                self.mempool = []
+                self.mempool = [(s, t) for s, t in self.mempool if s not in taken_seqs]
             self.announce()
             return block
 
@@ -244,7 +270,7 @@ class Blockchain:
                 outcomes.append(outcome)
                 if cand is not None:
                     candidates.append(cand)
-        best = max(candidates, key=lambda c: c.length, default=None)
+        best = max(candidates, key=lambda c: c.work, default=None)
         replaced = best is not None and self._adopt(best)
         for o in outcomes:
             if best is not None and o.peer == best.peer:
@@ -287,18 +313,20 @@ class Blockchain:
             keep = rules.fork_index(ours, blocks) if blocks else 0
             blocks = blocks[keep:]
         length = keep + len(blocks)  # our own count, never the peer's "length"
-        if length <= len(ours):
+        candidate = ours[:keep] + blocks
+        work = self.rules.work(candidate, self.config.difficulty)
+        if work <= self.rules.work(ours, self.config.difficulty):  # a tie keeps ours
             return PeerOutcome(peer, "not longer", "", length, answer.nbytes), None
-        problem = rules.chain_problem(ours[:keep] + blocks, self.config.difficulty, start=keep)
+        problem = self.rules.chain_problem(candidate, self.config.difficulty, start=keep)
         if problem:
             return PeerOutcome(peer, "invalid", problem, length, answer.nbytes), None
         base = our_hashes[keep - 1] if keep else None
         return (PeerOutcome(peer, "longer", "", length, answer.nbytes),
-                Candidate(peer, keep, blocks, base))
+                Candidate(peer, keep, blocks, base, work))
 
     def _adopt(self, cand: Candidate) -> bool:
         with self.lock:
-            if cand.length <= len(self.chain):
+            if cand.work <= self.rules.work(self.chain, self.config.difficulty):
                 return False
             if cand.keep and (
                 len(self.hashes) < cand.keep or self.hashes[cand.keep - 1] != cand.base_hash
@@ -307,13 +335,16 @@ class Blockchain:
             abandoned = self.chain[cand.keep:]
             # Back to the mempool: what the abandoned blocks carried (not their
             # rewards) and what was waiting; out of it: what the new blocks carry.
-            pool = rules.user_transactions(abandoned) + [tx for _, tx in self.mempool]
+            pool = self.rules.user_transactions(abandoned) + [tx for _, tx in self.mempool]
             keys = [rules.tx_key(tx) for tx in pool]
-            for tx in rules.user_transactions(cand.blocks):
+            for tx in self.rules.user_transactions(cand.blocks):
                 key = rules.tx_key(tx)
                 if key in keys:
                     i = keys.index(key)
                     del pool[i], keys[i]
+            # Strict rules drop what no longer holds on the new chain (a spend the
+            # new chain already made, say); classic rules keep everything.
+            pool = self.rules.reconcile(self.chain[:cand.keep] + cand.blocks, pool)
             seqs = self.store.replace_chain(cand.keep, cand.blocks, pool)
             for h in self.hashes[cand.keep:]:
                 self._index.pop(h, None)

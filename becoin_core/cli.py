@@ -100,7 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "replace_chain; 'broadcast': a node announces each block it mines or "
                         "adopts to its peers, which sync from it")
     p.add_argument("--rules", choices=RULES, default="classic",
-                   help="chain rules: 'classic' is the blog's (default)")
+                   help="chain rules: 'classic' is the blog's (default); 'strict' adds "
+                        "Ed25519-signed transactions with sequence numbers, balance checks, "
+                        "proof of work over each block's contents and exactly one reward "
+                        "per block (the miner must then be a public key; by default the "
+                        "node makes a key of its own)")
     p.add_argument("--peer-timeout", type=_seconds, default=5.0,
                    help="longest wait for one peer's whole answer, in seconds (default 5)")
     p.add_argument("--threads", type=_int_in(1, 64), default=8,

@@ -10,7 +10,7 @@ from becoin_core.chain import DEFAULT_DIFFICULTY
 from becoin_core.peers import PeerLimits
 
 SYNC_MODES = ("incremental", "full")
-RULES = ("classic",)
+RULES = ("classic", "strict")
 PROPAGATION = ("manual", "broadcast")
 MAX_DIFFICULTY = 10
 FIXED_EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0, 1)

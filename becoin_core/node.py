@@ -17,7 +17,7 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from becoin_core import __version__, requests_in
-from becoin_core.blockchain import Blockchain, MiningCancelled
+from becoin_core.blockchain import Blockchain, MiningCancelled, TransactionRefused
 from becoin_core.config import NodeConfig
 from becoin_core.faults import ADMIN_HEADER, PEER_HEADER, Refused
 from becoin_core.openapi import openapi_spec
@@ -131,8 +131,11 @@ def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None =
 
     @app.post("/add_transaction")
     def add_transaction():
-        tx = requests_in.transaction(_body())
-        index = blockchain.add_transaction(tx)
+        tx = blockchain.rules.transaction(_body())
+        try:
+            index = blockchain.add_transaction(tx)
+        except TransactionRefused as exc:
+            raise requests_in.BadRequest(str(exc)) from exc
         return jsonify({"message": f"This transaction will be added to block {index}"}), 201
 
     @app.post("/connect_node")
