@@ -21,6 +21,7 @@ from becoin_core import strict
 from becoin_core.chain import Block, Transaction
 from becoin_core.config import NodeConfig
 from becoin_core.faults import PEER_HEADER, Faults, Refused
+from becoin_core.forger import Forgery, NothingToForge, forge
 from becoin_core.peers import PeerAnswer, PeerError, get_json
 from becoin_core.ruleset import ruleset
 from becoin_core.store import Store
@@ -30,6 +31,10 @@ log = logging.getLogger("becoin_core.blockchain")
 
 class TransactionRefused(Exception):
     """The rules refuse this transaction; the message says which rule."""
+
+
+class ForgeError(Exception):
+    """The forger could not forge; the message says why."""
 
 
 class MiningCancelled(Exception):
@@ -134,6 +139,7 @@ class Blockchain:
                 "sync": self.config.sync,
                 "miner": self.config.miner,
                 "propagation": self.config.propagation,
+                "role": self.config.role,
                 "automine": self.automine_every,
                 "faults": self.faults.as_json(),
             }
@@ -354,6 +360,37 @@ class Blockchain:
                 self._append(block)
             self.mempool = list(zip(seqs, pool, strict=True))
             return True
+
+    def forge_from(self, victim: str) -> Forgery:
+        """The forger role: take `victim`'s chain, rewrite it (see forger.py),
+        make it ours without validation, and offer it to every peer."""
+        try:
+            answer = self.call_peer(victim, "/get_chain")
+        except PeerError as exc:
+            raise ForgeError(f"cannot fetch {victim}'s chain: {exc.reason}") from exc
+        honest = answer.data.get("chain") if isinstance(answer.data, dict) else None
+        if self.rules.chain_problem(honest, self.config.difficulty) is not None:
+            raise ForgeError(f"{victim} did not answer a valid chain to forge")
+        assert isinstance(honest, list)
+        index = len(honest) + 1
+        try:
+            forgery = forge(honest, self.rules, self.config.miner, self.address,
+                            self.config.difficulty, self.config.timestamp(index) or rules.now())
+        except NothingToForge as exc:
+            raise ForgeError(str(exc)) from exc
+        with self.lock:
+            pool = [tx for _, tx in self.mempool]
+            seqs = self.store.replace_chain(0, forgery.chain, pool)
+            self.chain = []
+            self.hashes = []
+            self._index = {}
+            for block in forgery.chain:
+                self._append(block)
+            self.mempool = list(zip(seqs, pool, strict=True))
+            peers = list(self.peers)
+        for peer in peers:  # offer it, whatever the propagation setting
+            self.gossip.submit(self._announce_to, peer, len(forgery.chain))
+        return forgery
 
     # -- running by itself -----------------------------------------------
 

@@ -15,7 +15,14 @@ from pathlib import Path
 from becoin_core import __version__
 from becoin_core.blockchain import Blockchain
 from becoin_core.chain import DEFAULT_DIFFICULTY
-from becoin_core.config import MAX_DIFFICULTY, PROPAGATION, RULES, SYNC_MODES, NodeConfig
+from becoin_core.config import (
+    MAX_DIFFICULTY,
+    PROPAGATION,
+    ROLES,
+    RULES,
+    SYNC_MODES,
+    NodeConfig,
+)
 from becoin_core.node import create_app
 from becoin_core.peers import PeerLimits
 from becoin_core.store import Store, StoreError
@@ -105,6 +112,9 @@ def build_parser() -> argparse.ArgumentParser:
                         "proof of work over each block's contents and exactly one reward "
                         "per block (the miner must then be a public key; by default the "
                         "node makes a key of its own)")
+    p.add_argument("--role", choices=ROLES, default="honest",
+                   help="'forger' lets the lab ask this node to rewrite an honest chain "
+                        "(POST /admin/forge): the attack strict rules defeat")
     p.add_argument("--peer-timeout", type=_seconds, default=5.0,
                    help="longest wait for one peer's whole answer, in seconds (default 5)")
     p.add_argument("--threads", type=_int_in(1, 64), default=8,
@@ -164,6 +174,7 @@ def main(argv: list[str] | None = None) -> int:
         name=name, host=args.host, port=port, data_dir=data_dir,
         difficulty=args.difficulty, miner=args.miner, sync=args.sync, rules=args.rules,
         fixed_clock=args.fixed_clock, address=args.address, propagation=args.propagation,
+        role=args.role,
         admin_token=os.environ.get("BECOIN_ADMIN_TOKEN") or None,
         limits=PeerLimits(connect_timeout=min(2.0, args.peer_timeout),
                           read_timeout=args.peer_timeout, deadline=args.peer_timeout),

@@ -12,6 +12,7 @@ from becoin_core.peers import PeerLimits
 SYNC_MODES = ("incremental", "full")
 RULES = ("classic", "strict")
 PROPAGATION = ("manual", "broadcast")
+ROLES = ("honest", "forger")
 MAX_DIFFICULTY = 10
 FIXED_EPOCH = datetime.datetime(2026, 1, 1, 0, 0, 0, 1)
 
@@ -27,6 +28,7 @@ class NodeConfig:
     sync: str = "incremental"
     rules: str = "classic"
     propagation: str = "manual"  # the blog's: blocks spread only by replace_chain
+    role: str = "honest"  # "forger": may rewrite history on /admin/forge
     admin_token: str | None = None  # None: the /admin routes answer 403
     limits: PeerLimits = field(default_factory=PeerLimits)
     max_peers: int = 256

@@ -17,7 +17,12 @@ from flask import Flask, Response, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from becoin_core import __version__, requests_in
-from becoin_core.blockchain import Blockchain, MiningCancelled, TransactionRefused
+from becoin_core.blockchain import (
+    Blockchain,
+    ForgeError,
+    MiningCancelled,
+    TransactionRefused,
+)
 from becoin_core.config import NodeConfig
 from becoin_core.faults import ADMIN_HEADER, PEER_HEADER, Refused
 from becoin_core.openapi import openapi_spec
@@ -195,6 +200,20 @@ def create_app(config: NodeConfig | None = None, blockchain: Blockchain | None =
         blockchain.set_automine(every)
         return jsonify({"message": f"Mining a block every {every:g} s" if every
                         else "Automine off", "automine": every}), 200
+
+    @app.post("/admin/forge")
+    def forge():
+        if config.role != "forger":
+            return jsonify({"message": "this node is honest: start it with --role forger "
+                                       "to forge"}), 403
+        victim = requests_in.victim(_body())
+        try:
+            forgery = blockchain.forge_from(victim)
+        except ForgeError as exc:
+            return jsonify({"message": f"Not forged: {exc}"}), 409
+        return jsonify({"message": f"Forged: {forgery.description}",
+                        "rewritten": forgery.rewritten, "changed": forgery.changed,
+                        "length": len(forgery.chain)}), 200
 
     @app.get("/status")
     def status():

@@ -149,3 +149,12 @@ def automine(body: Any) -> float | None:
     if not is_amount(every) or not 0.05 <= every <= 3600:
         raise BadRequest("every must be a number of seconds from 0.05 to 3600, or null to stop")
     return float(every)
+
+
+def victim(body: Any) -> str:
+    body = _object(body, '{"victim": "127.0.0.1:5001"}')
+    value = body.get("victim")
+    netloc = netloc_of(value) if isinstance(value, str) and len(value) <= 300 else None
+    if netloc is None:
+        raise BadRequest("victim must be the host:port of the node whose chain to forge")
+    return netloc
