@@ -121,6 +121,7 @@ class Blockchain:
         # Kept for the node's life: a consensus round should not pay for new threads.
         self.pool = ThreadPoolExecutor(max_workers=32, thread_name_prefix="peer")
         self._chain_json: tuple[str, str] | None = None  # (tip hash, the chain as JSON)
+        self._validity: tuple[str, str | None] | None = None  # (tip hash, problem)
 
     # -- reading ---------------------------------------------------------
 
@@ -176,7 +177,16 @@ class Blockchain:
             return keep + 1, self.chain[keep:]
 
     def problem(self) -> str | None:
-        return self.rules.chain_problem(self.chain_copy(), self.config.difficulty)
+        """Why our chain is invalid, or None; remembered per tip, since a full
+        strict validation (signatures) of thousands of blocks takes a while."""
+        with self.lock:
+            chain, tip = list(self.chain), self.hashes[-1]
+            if self._validity is not None and self._validity[0] == tip:
+                return self._validity[1]
+        problem = self.rules.chain_problem(chain, self.config.difficulty)
+        with self.lock:
+            self._validity = (tip, problem)
+        return problem
 
     # -- changing --------------------------------------------------------
 
