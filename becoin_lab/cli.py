@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config",
         "-c",
-        default=DEFAULT_CONFIG,
+        default=None,
         help="the lab's nodes and settings (default: ./lab.toml)",
     )
     sub = parser.add_subparsers(dest="command")
@@ -40,7 +40,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-c",
         dest="run_config",
         default=None,
-        help="the lab's nodes and settings (default: ./lab.toml)",
+        help="the lab's nodes and settings (default: the script's own config = ..., "
+        "else ./lab.toml)",
     )
     run.add_argument("--json", metavar="REPORT", help="also write a JSON report there (for CI)")
     data = run.add_mutually_exclusive_group()
@@ -63,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.command == "run":
         return run_command(args)
-    config_path = getattr(args, "run_config", None) or args.config
+    config_path = getattr(args, "run_config", None) or args.config or DEFAULT_CONFIG
     try:
         config = load_config(config_path)
         if args.command == "check":
@@ -99,10 +100,12 @@ def run_command(args: argparse.Namespace) -> int:
     from becoin_lab.runner import Runner, RunReport
     from becoin_lab.script import load_script
 
-    config_path = args.run_config or args.config
     try:
-        config = load_config(config_path)
         script = load_script(args.script)
+        config_path = str(
+            args.run_config or args.config or script.config or DEFAULT_CONFIG
+        )
+        config = load_config(config_path)
         script.check_nodes(config.names)
         check_ports_free(config)
     except ConfigError as exc:

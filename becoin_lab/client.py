@@ -15,6 +15,7 @@ from requests.adapters import HTTPAdapter
 
 from becoin_lab.errors import NodeDown, NodeError
 
+ADMIN_HEADER = "X-BeCoin-Admin"
 Block = dict[str, Any]
 _BLOCK_NUMBER = re.compile(r"block (\d+)")
 
@@ -31,6 +32,18 @@ class NodeStatus:
     difficulty: int | None = None
     miner: str | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    propagation: str | None = None  # "manual" or "broadcast" (None: a node without the key)
+    automine: float | None = None  # seconds between automined blocks; None: off
+    faults: dict[str, Any] = field(default_factory=dict)  # blocked, latency_ms, loss
+
+
+@dataclass(frozen=True)
+class Faults:
+    """A node's simulated network faults, as GET /admin/faults answers."""
+
+    blocked: list[str]
+    latency_ms: int = 0
+    loss: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -82,9 +95,11 @@ class NodeClient:
         timeout: float = 5.0,
         slow_timeout: float = 120.0,
         session: requests.Session | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.name = name
         self.url = url.rstrip("/")
+        self.admin_token = admin_token  # sent as X-BeCoin-Admin on /admin calls
         self.timeout = timeout
         self.slow_timeout = slow_timeout  # mining and consensus may take a while
         self.session = session or _pooled_session()
@@ -159,6 +174,9 @@ class NodeClient:
                 difficulty=data.get("difficulty"),
                 miner=data.get("miner"),
                 raw=data,
+                propagation=data.get("propagation"),
+                automine=data.get("automine"),
+                faults=dict(data.get("faults") or {}),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise NodeError(
@@ -168,6 +186,37 @@ class NodeClient:
     def mempool(self) -> list[dict[str, Any]]:
         data = self._call("GET", "/mempool", "mempool")
         return list(_expect(data, "transactions", list, self.name, "mempool"))
+
+    # -- admin routes (need the node's BECOIN_ADMIN_TOKEN) ---------------------------------
+    def faults(self) -> Faults:
+        return _faults(self._admin("GET", "/admin/faults", "faults"))
+
+    def partition(self, blocked: list[str]) -> Faults:
+        """Refuse peer traffic with these host:port, both ways; an empty list heals."""
+        body = {"blocked": list(blocked)}
+        return _faults(self._admin("POST", "/admin/partition", "partition", json=body))
+
+    def latency(self, ms: int, loss: float = 0.0) -> Faults:
+        """Delay peer calls to and from the node by ``ms``; drop a ``loss`` share of them."""
+        body = {"ms": int(ms), "loss": loss}
+        return _faults(self._admin("POST", "/admin/latency", "latency", json=body))
+
+    def automine(self, every: float | None) -> float | None:
+        """Mine a block every ``every`` seconds; None stops. Returns the node's setting."""
+        data = self._admin("POST", "/admin/automine", "automine", json={"every": every})
+        return data.get("automine")
+
+    def _admin(self, method: str, path: str, action: str, **kw: Any) -> dict:
+        if not self.admin_token:
+            raise NodeError(
+                self.name,
+                action,
+                "no admin token for this node: the lab did not start it, so give the "
+                "BECOIN_ADMIN_TOKEN it runs with as admin_token in lab.toml (in [lab] or "
+                "in its [[nodes]] table), or in the lab's BECOIN_ADMIN_TOKEN variable",
+            )
+        headers = {ADMIN_HEADER: self.admin_token}
+        return self._call(method, path, action, headers=headers, **kw)
 
     # -- plumbing --------------------------------------------------------------------------
     def _call(self, method: str, path: str, action: str, slow: bool = False, **kw: Any) -> dict:
@@ -197,6 +246,14 @@ class NodeClient:
         if not isinstance(data, dict):
             raise NodeError(self.name, action, f"answer is not a JSON object: {reply.text[:200]!r}")
         return data
+
+
+def _faults(data: dict) -> Faults:
+    return Faults(
+        [str(b) for b in data.get("blocked", [])],
+        int(data.get("latency_ms", 0)),
+        float(data.get("loss", 0.0)),
+    )
 
 
 def _expect(data: dict, key: str, kind: type, node: str, action: str) -> Any:

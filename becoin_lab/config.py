@@ -29,8 +29,11 @@ LAB_KEYS = {
     "start_timeout": "seconds to wait for every node to answer",
     "stop_grace": "seconds between SIGTERM and SIGKILL when stopping a node",
     "node_command": "command that runs a node, as a list (default: becoin-node)",
+    "propagation": "how blocks spread: manual (the blog's consensus rounds) or broadcast",
+    "admin_token": "token for the admin routes of attached nodes (url =) started elsewhere",
 }
-NODE_KEYS = {"name", "port", "url", "host", "miner"}
+NODE_KEYS = {"name", "port", "url", "host", "miner", "propagation", "admin_token"}
+PROPAGATION = ("manual", "broadcast")
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,8 @@ class NodeConfig:
     url: str | None = None
     miner: str | None = None
     line: int | None = None  # where the node is declared, for error messages
+    propagation: str | None = None  # None: the lab's
+    admin_token: str | None = None  # attached nodes only: their BECOIN_ADMIN_TOKEN
 
     @property
     def managed(self) -> bool:
@@ -64,6 +69,8 @@ class LabConfig:
     start_timeout: float = 20.0
     stop_grace: float = 3.0
     node_command: list[str] | None = None
+    propagation: str = "manual"
+    admin_token: str | None = None  # for attached nodes; started nodes get a per-run secret
     path: Path | None = None
     text: str | None = None
 
@@ -127,6 +134,10 @@ def parse_config(
             "lab.node_command", "must be a non-empty list of strings", "lab", None, "node_command"
         )
     cfg.node_command = command
+    cfg.propagation = check.string(lab, "propagation", "manual")
+    if cfg.propagation not in PROPAGATION:
+        check.fail("lab.propagation", "must be 'manual' or 'broadcast'", "lab", None, "propagation")
+    cfg.admin_token = check.string(lab, "admin_token", None)
 
     if "nodes" in lab:
         if "nodes" in data:
@@ -192,7 +203,15 @@ def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> Nod
         )
     url = check.string(node, "url", None, "nodes", i, where)
     miner = check.string(node, "miner", None, "nodes", i, where)
+    propagation = check.string(node, "propagation", None, "nodes", i, where)
+    if propagation is not None and propagation not in PROPAGATION:
+        check.fail(f"{where}.propagation", "must be 'manual' or 'broadcast'", "nodes", i,
+                   "propagation")
+    token = check.string(node, "admin_token", None, "nodes", i, where)
     line = line_of(check.text, "nodes", i, None)
+    if url is None and token is not None:
+        check.fail(f"{where}.admin_token", "only for an attached node (url =): the nodes the "
+                   "lab starts get a fresh secret every run", "nodes", i, "admin_token")
     if url is not None:
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname or parsed.port is None:
@@ -201,8 +220,12 @@ def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> Nod
             check.fail(
                 f"{where}.url", "an attached node (url) takes no port or host", "nodes", i, "url"
             )
+        if propagation is not None:
+            check.fail(f"{where}.propagation", "an attached node's propagation is set where it "
+                       "runs (becoin-node --propagation)", "nodes", i, "propagation")
         return NodeConfig(
-            name, parsed.port or 0, parsed.hostname or "", url.rstrip("/"), miner, line
+            name, parsed.port or 0, parsed.hostname or "", url.rstrip("/"), miner, line,
+            admin_token=token,
         )
     if "port" not in node:
         check.fail(
@@ -210,7 +233,7 @@ def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> Nod
         )
     port = check.integer(node, "port", 0, 0, 65535, "nodes", i, where)
     node_host = check.string(node, "host", host, "nodes", i, where)
-    return NodeConfig(name, port, node_host, None, miner, line)
+    return NodeConfig(name, port, node_host, None, miner, line, propagation=propagation)
 
 
 def _check_unique(check: _Checker, cfg: LabConfig) -> None:

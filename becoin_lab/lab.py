@@ -6,20 +6,38 @@ several nodes run concurrently. Nothing here imports Textual.
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
 from becoin_lab.balances import Number, balances
-from becoin_lab.client import Block, MineResult, NodeClient, ReplaceResult, TxResult, ValidResult
+from becoin_lab.client import (
+    Block,
+    Faults,
+    MineResult,
+    NodeClient,
+    ReplaceResult,
+    TxResult,
+    ValidResult,
+)
 from becoin_lab.config import LabConfig, check_ports_free
 from becoin_lab.diff import ChainDiff, diff
 from becoin_lab.errors import LabError, NodeError
 from becoin_lab.supervisor import Death, ProgressFn, Supervisor
 from becoin_lab.tracker import ChainTracker
+from becoin_lab.traffic import (
+    DEFAULT_ADDRESSES,
+    Acknowledged,
+    Ledger,
+    TrafficGenerator,
+    TrafficStats,
+)
 
 T = TypeVar("T")
 ALL = "all"
@@ -40,6 +58,11 @@ class NodeState:
     managed: bool = True
     error: str | None = None
     fetched: int = 0  # blocks downloaded to take this snapshot
+    propagation: str | None = None  # "manual" or "broadcast", from /status
+    automine: float | None = None  # seconds between automined blocks; None: off
+    latency_ms: int = 0  # simulated delay on the node's peer traffic
+    loss: float = 0.0  # share of its peer calls dropped
+    blocked: tuple[str, ...] = ()  # nodes across a partition from it (names; host:port if unknown)
 
     @property
     def length(self) -> int:
@@ -59,6 +82,7 @@ class Snapshot:
 
     nodes: dict[str, NodeState]
     taken_at: float = field(default_factory=time.time)
+    began_at: float | None = None  # when fetching began (time.time()), if known
 
     def __iter__(self) -> Iterator[NodeState]:
         return iter(self.nodes.values())
@@ -72,6 +96,32 @@ class Snapshot:
     @property
     def up(self) -> list[str]:
         return [s.name for s in self if s.up]
+
+    @property
+    def partition(self) -> list[list[str]]:
+        """The sides of a partition, as the nodes report it: [] when no node blocks any
+        other, else the nodes grouped by whom they can reach (a down node joins the first
+        side that reaches it)."""
+        if not any(s.blocked for s in self):
+            return []
+        names = list(self.nodes)
+        sides: dict[tuple[str, ...], list[str]] = {}
+        for s in self:
+            if s.up:
+                reach = tuple(n for n in names if n not in s.blocked)
+                sides.setdefault(reach, []).append(s.name)
+        for s in self:
+            if not s.up:
+                home = next((k for k in sides if s.name in k), None)
+                sides.setdefault(home or (s.name,), []).append(s.name)
+        return list(sides.values())
+
+    def side(self, name: str) -> int | None:
+        """Index of the node's side in ``partition``; None when there is no partition."""
+        for i, side in enumerate(self.partition):
+            if name in side:
+                return i
+        return None
 
     def diff(self) -> ChainDiff:
         return diff(self)
@@ -89,10 +139,28 @@ class Lab:
         timeout: float = 5.0,
     ) -> None:
         self.config = config
-        self.supervisor = Supervisor(config, data_dir, node_command, progress)
+        # The admin routes' secret, new every run: only this lab can fault its nodes.
+        self.admin_token = secrets.token_urlsafe(24)
+        self.supervisor = Supervisor(
+            config, data_dir, node_command, progress, admin_token=self.admin_token
+        )
+        env_token = os.environ.get("BECOIN_ADMIN_TOKEN") or None
         self.clients = {
-            n.name: NodeClient(n.name, n.base_url, timeout=timeout) for n in config.nodes
+            n.name: NodeClient(
+                n.name,
+                n.base_url,
+                timeout=timeout,
+                admin_token=self.admin_token
+                if n.managed
+                else n.admin_token or config.admin_token or env_token,
+            )
+            for n in config.nodes
         }
+        self.ledger = Ledger()  # every transaction a node acknowledged to this lab
+        self.traffic_generator: TrafficGenerator | None = None
+        self.partition_groups: list[list[str]] = []  # as the lab last set it; [] healed
+        self.latencies: dict[str, tuple[int, float]] = {}  # node -> (ms, loss) the lab set
+        self._self_netlocs: dict[str, str] = {}  # node -> host:port it calls itself
         self.trackers = {n.name: ChainTracker() for n in config.nodes}
         self._pool = ThreadPoolExecutor(
             max_workers=min(32, max(4, len(config.nodes))), thread_name_prefix="lab"
@@ -118,6 +186,8 @@ class Lab:
         self.started = False
 
     def close(self) -> None:
+        if self.traffic_generator is not None:
+            self.traffic_generator.stop()
         self.stop()
         self._pool.shutdown(wait=False, cancel_futures=True)
         for client in self.clients.values():
@@ -150,6 +220,7 @@ class Lab:
     def start_node(self, name: str) -> str:
         url = self.supervisor.start(name)
         self.clients[name].url = url
+        self._reapply_faults(name)
         return url
 
     def stop_node(self, name: str) -> None:
@@ -161,7 +232,16 @@ class Lab:
     def restart_node(self, name: str) -> str:
         url = self.supervisor.restart(name)
         self.clients[name].url = url
+        self._reapply_faults(name)
         return url
+
+    def _reapply_faults(self, name: str) -> None:
+        """A node forgets its faults when its process ends, but a partition or a slow link
+        is the network's, not the process's: put them back. Automine stays off."""
+        if self.partition_groups:
+            self.clients[name].partition(self._blocked_for(name, self.partition_groups))
+        if name in self.latencies:
+            self.clients[name].latency(*self.latencies[name])
 
     def deaths(self) -> list[Death]:
         """Nodes that died without being asked to, each reported once."""
@@ -192,7 +272,10 @@ class Lab:
         return self._each(self.resolve(nodes), lambda n: self.mine(n, count))
 
     def add_transaction(self, node: str, sender: str, receiver: str, amount: Any) -> TxResult:
-        return self.client(node).add_transaction(sender, receiver, amount)
+        """POST /add_transaction; an acknowledged one goes to the ledger (see ``lost``)."""
+        result = self.client(node).add_transaction(sender, receiver, amount)
+        self.ledger.record(node, {"sender": sender, "receiver": receiver, "amount": amount})
+        return result
 
     def replace_chain(self, nodes: str | list[str] | None = None) -> dict[str, ReplaceResult]:
         """replace_chain on one node, some, or all (a consensus round), concurrently."""
@@ -204,12 +287,120 @@ class Lab:
     def validate(self, nodes: str | list[str] | None = None) -> dict[str, ValidResult]:
         return self._each(self.resolve(nodes), lambda n: self.clients[n].is_valid())
 
+    # -- faults (admin routes, behind the per-run token) ----------------------------------
+    def partition(self, groups: list[list[str]]) -> dict[str, Faults]:
+        """Cut the network into ``groups``: every node refuses peer traffic, both ways, with
+        every node outside its group. Every node must be in exactly one group (a group of
+        one isolates a node). Stopped nodes get their side when they start again."""
+        seen: dict[str, int] = {}
+        for i, group in enumerate(groups):
+            if not group:
+                raise LabError(f"partition: group {i + 1} is empty")
+            for name in group:
+                self.client(name)
+                if name in seen:
+                    raise LabError(
+                        f"partition: {name} is in group {seen[name] + 1} and group {i + 1}"
+                    )
+                seen[name] = i
+        left = [n for n in self.names if n not in seen]
+        if left:
+            raise LabError(
+                f"partition: {', '.join(left)} in no group: put every node in one "
+                "(a group of one isolates a node)"
+            )
+        if len(groups) < 2:
+            raise LabError("partition needs at least two groups (heal joins the network again)")
+        plan = [list(g) for g in groups]
+        self._learn_netlocs()
+        result = self._each_live(
+            self.names, lambda n: self.clients[n].partition(self._blocked_for(n, plan))
+        )
+        self.partition_groups = plan
+        return result
+
+    def heal(self) -> dict[str, Faults]:
+        """End a partition: every node takes peer traffic from every node again."""
+        self.partition_groups = []
+        return self._each_live(self.names, lambda n: self.clients[n].partition([]))
+
+    def latency(self, node: str, ms: int, loss: float = 0.0) -> Faults:
+        """Delay the node's peer calls, both ways, by ``ms``; drop a ``loss`` share (0-1).
+        ms = 0 and loss = 0 make its links fast again."""
+        client = self.client(node)
+        if ms or loss:
+            self.latencies[node] = (int(ms), float(loss))
+        else:
+            self.latencies.pop(node, None)
+        if not self._live(node):
+            return Faults([], int(ms), float(loss))
+        return client.latency(int(ms), float(loss))
+
+    def automine(
+        self, nodes: str | list[str] | None, every: float | None = None, on: bool = True
+    ) -> dict[str, float | None]:
+        """Each given node (or "all") mines a block every ``every`` seconds, or stops."""
+        if on and not every:
+            raise LabError("automine on needs every = seconds between blocks")
+        setting = float(every) if on and every else None
+        return self._each(self.resolve(nodes), lambda n: self.clients[n].automine(setting))
+
+    def faults(self, node: str) -> Faults:
+        return self.client(node).faults()
+
+    # -- traffic and the ledger ----------------------------------------------------------
+    def traffic(
+        self,
+        rate: float = 5.0,
+        on: bool = True,
+        addresses: list[str] | None = None,
+        nodes: str | list[str] | None = None,
+        seed: int | None = None,
+    ) -> TrafficStats:
+        """Start (or retune) or stop the traffic generator: random transactions between
+        ``addresses`` at ``rate`` per second, each to a random node that is up."""
+        gen = self.traffic_generator
+        if not on:
+            if gen is not None:
+                gen.stop()
+                return gen.snapshot()
+            return TrafficStats()
+        names = self.resolve(nodes)
+        if gen is not None and gen.running:
+            gen.stop()
+        gen = TrafficGenerator(
+            self.add_transaction,
+            names,
+            self.ledger,
+            rate,
+            addresses or DEFAULT_ADDRESSES,
+            is_up=self._live,
+            seed=seed,
+        )
+        self.traffic_generator = gen
+        gen.start()
+        return gen.snapshot()
+
+    def traffic_stats(self) -> TrafficStats:
+        gen = self.traffic_generator
+        return gen.snapshot() if gen is not None else TrafficStats()
+
+    def lost(self, snapshot: Snapshot | None = None) -> list[Acknowledged]:
+        """Acknowledged transactions neither in the agreed chain (the longest group's, when
+        the nodes disagree) nor in any up node's mempool. Only transactions acknowledged
+        before the snapshot began count: later ones could not be in it yet."""
+        snap = snapshot or self.snapshot()
+        d = snap.diff()
+        chain = snap[d.groups[0][0]].chain if d.groups else ()
+        return self.ledger.missing(chain, [s.mempool for s in snap if s.up], snap.began_at)
+
     # -- state -----------------------------------------------------------------------------
     def snapshot(self, nodes: str | list[str] | None = None) -> Snapshot:
         """Every node's state, fetched concurrently and incrementally; down nodes marked."""
         names = self.resolve(nodes)
+        began = time.time()
         states = list(self._pool.map(self._node_state, names))
-        return Snapshot({s.name: s for s in states})
+        return Snapshot({s.name: s for s in states}, began_at=began)
 
     def diff(self, snapshot: Snapshot | None = None) -> ChainDiff:
         return diff(snapshot or self.snapshot())
@@ -222,6 +413,8 @@ class Lab:
         managed = self.config.node(name).managed
         try:
             status = client.status()
+            if isinstance(status.raw.get("url"), str):
+                self._self_netlocs[name] = _netloc(status.raw["url"])
             fetched = tracker.refresh(client, status)
             pool = tuple(client.mempool()) if status.mempool else ()
         except NodeError as exc:
@@ -236,6 +429,10 @@ class Lab:
             )
         with tracker.lock:
             chain, hashes = tuple(tracker.blocks), tuple(tracker.hashes)
+        faults = status.faults
+        owners = self._netloc_owners()
+        across = {owners.get(b, b) for b in faults.get("blocked", [])}
+        blocked = [n for n in self.names if n in across] + sorted(across - set(self.names))
         return NodeState(
             name,
             client.url,
@@ -248,7 +445,50 @@ class Lab:
             managed,
             None,
             fetched,
+            propagation=status.propagation,
+            automine=status.automine,
+            latency_ms=int(faults.get("latency_ms") or 0),
+            loss=float(faults.get("loss") or 0.0),
+            blocked=tuple(blocked),
         )
+
+    # -- netlocs: how nodes know each other ------------------------------------------------
+    def netlocs(self, name: str) -> list[str]:
+        """The host:port a node is known by: the lab's URL for it, and the address it gives
+        itself (what it sends as X-BeCoin-Peer), when they differ."""
+        found = [_netloc(self.clients[name].url)]
+        own = self._self_netlocs.get(name)
+        if own and own not in found:
+            found.append(own)
+        return found
+
+    def _netloc_owners(self) -> dict[str, str]:
+        return {loc: name for name in self.names for loc in self.netlocs(name)}
+
+    def _learn_netlocs(self) -> None:
+        """Ask every live node for the address it gives itself (once per node)."""
+        unknown = [n for n in self.names if n not in self._self_netlocs and self._live(n)]
+
+        def learn(name: str) -> None:
+            url = self.clients[name].status().raw.get("url")
+            if isinstance(url, str):
+                self._self_netlocs[name] = _netloc(url)
+
+        self._each(unknown, learn)
+
+    def _blocked_for(self, name: str, groups: list[list[str]]) -> list[str]:
+        mine = next(g for g in groups if name in g)
+        return [loc for other in self.names if other not in mine for loc in self.netlocs(other)]
+
+    def _live(self, name: str) -> bool:
+        """False for a node the lab started and then stopped; True otherwise (an attached
+        node is assumed up: a call to it says when it is not)."""
+        sup = self.supervisor
+        return name not in sup.nodes or sup.is_running(name)
+
+    def _each_live(self, names: list[str], call: Callable[[str], T]) -> dict[str, T]:
+        """_each over the nodes that run; a stopped node the lab started is skipped."""
+        return self._each([n for n in names if self._live(n)], call)
 
     def _each(self, names: list[str], call: Callable[[str], T]) -> dict[str, T]:
         """Run call(name) for every name concurrently; raise the first error after all finish."""
@@ -265,3 +505,8 @@ class Lab:
                 raise errors[0]
             raise LabError("; ".join(str(e) for e in errors))
         return results
+
+
+def _netloc(url: str) -> str:
+    parts = urlsplit(url if "://" in url else "http://" + url)
+    return parts.netloc

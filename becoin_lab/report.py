@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from becoin_lab.diff import ChainDiff
-from becoin_lab.lab import Snapshot
+from becoin_lab.lab import NodeState, Snapshot
 
 SHORT = 8
 
@@ -35,11 +35,29 @@ def chain_table(snapshot: Snapshot, d: ChainDiff | None = None, indent: str = " 
             row = f"{s.name:<{width}}  {s.length:>6}  {short(s.tip):<{SHORT}}  {d.label(s.name)}"
             if s.mempool:
                 row += f"  (mempool {len(s.mempool)})"
+            marks = fault_marks(s)
+            if marks:
+                row += f"  [{', '.join(marks)}]"
         else:
             row = f"{s.name:<{width}}  {'-':>6}  {'down':<{SHORT}}  -  {s.error or ''}".rstrip()
         lines.append(indent + row)
     lines.append(indent + consensus_line(d, len(snapshot)))
+    sides = snapshot.partition
+    if sides:
+        lines.append(indent + "partition: " + " | ".join(" ".join(side) for side in sides))
     return lines
+
+
+def fault_marks(s: NodeState) -> list[str]:
+    """Short words for what runs or is wrong on a node: automine, latency, loss."""
+    marks = []
+    if s.automine:
+        marks.append(f"automine {s.automine:g}s")
+    if s.latency_ms:
+        marks.append(f"latency {s.latency_ms}ms")
+    if s.loss:
+        marks.append(f"loss {s.loss:.0%}")
+    return marks
 
 
 def nodes_json(snapshot: Snapshot, d: ChainDiff | None = None) -> list[dict[str, Any]]:
@@ -55,6 +73,10 @@ def nodes_json(snapshot: Snapshot, d: ChainDiff | None = None) -> list[dict[str,
             "mempool": len(s.mempool),
             "peers": list(s.peers),
             "error": s.error,
+            "automine": s.automine,
+            "latency_ms": s.latency_ms,
+            "loss": s.loss,
+            "side": snapshot.side(s.name),
         }
         for s in snapshot
     ]

@@ -12,7 +12,7 @@ from becoin_core.chain import block_hash
 from becoin_lab.errors import LabError
 from becoin_lab.lab import Lab, Snapshot
 from becoin_lab.report import chain_table, nodes_json, short
-from becoin_lab.script import CHAIN_CHANGING, Script, Step
+from becoin_lab.script import CHAIN_CHANGING, DEFAULT_WAIT, Script, Step
 from becoin_lab.supervisor import Death
 
 OK, FAIL, ERROR, SKIP = "ok", "FAIL", "ERROR", "skip"
@@ -40,6 +40,7 @@ class StepResult:
     detail: str = ""
     failures: list[Failure] = field(default_factory=list)
     error: str | None = None
+    state: list[str] = field(default_factory=list)  # a failed wait: the last state it saw
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class StepResult:
                 for f in self.failures
             ],
             "error": self.error,
+            "state": self.state,
         }
 
 
@@ -110,6 +112,7 @@ class Runner:
         self.out = out or sys.stdout
         self.sleep = sleep
         self.report = RunReport()
+        self.last_snapshot: Snapshot | None = None  # the state the last check looked at
 
     def print(self, line: str = "") -> None:
         print(line, file=self.out, flush=True)
@@ -150,6 +153,8 @@ class Runner:
             if step.do == "expect":
                 result.failures = self.evaluate(step)
                 result.status = FAIL if result.failures else OK
+            elif step.do == "wait":
+                self.wait(step, result, began)
             else:
                 result.detail = self.act(step)
         except LabError as exc:
@@ -207,12 +212,58 @@ class Runner:
             case "kill":
                 lab.kill_node(a["node"])
                 return "killed (SIGKILL)"
+            case "partition":
+                lab.partition(a["groups"])
+                return f"{len(a['groups'])} sides; peer traffic across them refused both ways"
+            case "heal":
+                lab.heal()
+                return "one network again"
+            case "latency":
+                lab.latency(a["node"], a["ms"], a.get("loss", 0.0))
+                return "peer calls to and from it delayed" if a["ms"] else ""
+            case "automine":
+                on = a.get("on", True)
+                set_on = lab.automine(a["node"], a.get("every"), on)
+                return f"{len(set_on)} node(s) " + ("mining" if on else "stopped")
+            case "traffic":
+                if a.get("on", True):
+                    stats = lab.traffic(a["rate"], True, a.get("addresses"), a.get("nodes"))
+                    return f"on, {stats.rate:g} transactions/s"
+                stats = lab.traffic(on=False)
+                return (
+                    f"off: {stats.acknowledged} acknowledged of {stats.posted} posted, "
+                    f"{len(lab.ledger)} in the ledger"
+                )
         raise LabError(f"step {step.number}: unknown action {step.do}")  # parse_script prevents
+
+    def wait(self, step: Step, result: StepResult, began: float) -> None:
+        """Poll the step's checks until they all hold, or fail after its timeout with the
+        last state seen. A node error while polling counts as not there yet."""
+        timeout = float(step.args.get("timeout", DEFAULT_WAIT))
+        deadline = began + timeout
+        delay = 0.05
+        while True:
+            try:
+                failures = self.evaluate(step)
+            except LabError as exc:
+                failures = [Failure(None, "error", "none", str(exc))]
+            if not failures:
+                result.detail = f"reached after {time.monotonic() - began:.2f}s"
+                return
+            if time.monotonic() + delay > deadline:
+                break
+            self.sleep(delay)
+            delay = min(delay * 1.5, 0.25)
+        result.status, result.failures = FAIL, failures
+        result.detail = f"not reached within {timeout:g}s; last state seen:"
+        if self.last_snapshot is not None:
+            result.state = chain_table(self.last_snapshot)
 
     # -- expectations ----------------------------------------------------------------------
     def evaluate(self, step: Step) -> list[Failure]:
         a = step.args
         snap = self.lab.snapshot()
+        self.last_snapshot = snap
         d = snap.diff()
         scope = [step.node] if step.node else list(snap.nodes)
         fails: list[Failure] = []
@@ -224,7 +275,26 @@ class Runner:
             fails.append(Failure(None, "groups", a["groups"], _groups(d.groups)))
         if "fork_point" in a and (d.fork_point or 0) != a["fork_point"]:
             fails.append(Failure(None, "fork_point", a["fork_point"], d.fork_point or 0))
-        per_node = [k for k in ("length", "mempool", "peers", "balance", "valid") if k in a]
+        if "sides" in a:
+            sides = snap.partition
+            if max(1, len(sides)) != a["sides"]:
+                shown = " | ".join(",".join(g) for g in sides) if sides else "no partition"
+                fails.append(Failure(None, "sides", a["sides"], f"{max(1, len(sides))} ({shown})"))
+        if "lost" in a:
+            lost = self.lab.lost(snap)
+            if len(lost) != a["lost"]:
+                some = "; ".join(
+                    f"{x.tx['sender']}->{x.tx['receiver']} {x.tx['amount']} (to {x.node})"
+                    for x in lost[:3]
+                )
+                more = f" and {len(lost) - 3} more" if len(lost) > 3 else ""
+                shown = f"{len(lost)}: {some}{more}" if lost else "0"
+                fails.append(Failure(None, "lost", a["lost"], shown))
+        per_node = [
+            k
+            for k in ("length", "min_length", "mempool", "peers", "balance", "valid", "automine")
+            if k in a
+        ]
         if not per_node:
             return fails
         up = [snap[n] for n in scope if snap[n].up]
@@ -235,12 +305,19 @@ class Runner:
             "length": lambda s: s.length,
             "mempool": lambda s: len(s.mempool),
             "peers": lambda s: len(s.peers),
+            "automine": lambda s: s.automine is not None,
         }
         for key, measure in measured.items():
             if key in a:
                 fails += [
                     Failure(s.name, key, a[key], measure(s)) for s in up if measure(s) != a[key]
                 ]
+        if "min_length" in a:
+            fails += [
+                Failure(s.name, "min_length", a["min_length"], s.length)
+                for s in up
+                if s.length < a["min_length"]
+            ]
         if "balance" in a:
             for s in up:
                 have = s.balances()
@@ -268,6 +345,8 @@ class Runner:
             self.print(f"     note: {r.step.note}")
         for failure in r.failures:
             self.print(f"     x {failure}")
+        for line in r.state:
+            self.print(line)
 
     def _table(self) -> None:
         try:
@@ -290,7 +369,7 @@ class Runner:
 
     def _summary(self) -> None:
         results = self.report.results
-        checks = [r for r in results if r.step.do == "expect"]
+        checks = [r for r in results if r.step.do in ("expect", "wait")]
         failed = [r for r in checks if r.status == FAIL]
         errors = [r for r in results if r.status == ERROR]
         skipped = [r for r in results if r.status == SKIP]

@@ -46,6 +46,38 @@ def _bool(v: Any) -> bool:
     return isinstance(v, bool)
 
 
+def _every(v: Any) -> bool:
+    return _number(v) and 0.05 <= v <= 3600
+
+
+def _ms(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 60_000
+
+
+def _share(v: Any) -> bool:
+    return _number(v) and 0 <= v <= 1
+
+
+def _rate(v: Any) -> bool:
+    return _number(v) and 0 < v <= 1000
+
+
+def _groups(v: Any) -> bool:
+    return (
+        isinstance(v, list)
+        and len(v) >= 2
+        and all(isinstance(g, list) and g and all(_name(x) for x in g) for g in v)
+    )
+
+
+def _texts(v: Any) -> bool:
+    return isinstance(v, list) and len(set(v)) >= 2 and all(_name(x) for x in v)
+
+
+def _some_names(v: Any) -> bool:
+    return isinstance(v, list) and len(v) >= 1 and all(_name(x) for x in v)
+
+
 def _balances(v: Any) -> bool:
     return isinstance(v, dict) and bool(v) and all(_number(x) for x in v.values())
 
@@ -60,6 +92,31 @@ SECONDS: Check = (_seconds, "a number of seconds from 0 to 3600")
 BOOL: Check = (_bool, "true or false")
 TEXT: Check = (_name, "a non-empty string")
 BALANCES: Check = (_balances, "a table of address = amount, e.g. { PublicKeyb = 1000 }")
+EVERY: Check = (_every, "a number of seconds from 0.05 to 3600")
+MS: Check = (_ms, "a whole number of milliseconds from 0 to 60000")
+SHARE: Check = (_share, "a number from 0 to 1 (the share of peer calls lost)")
+RATE: Check = (_rate, "transactions per second, above 0 and at most 1000")
+GROUPS: Check = (_groups, 'a list of at least two lists of node names, e.g. [["node1"], ["node2"]]')
+ADDRESSES: Check = (_texts, "a list of at least two different addresses")
+SOME_NODES: Check = (_some_names, "a list of node names")
+
+# The checks of `expect`, and of `wait` (which polls them until they hold).
+CHECKS: dict[str, Check] = {
+    "node": NAME,
+    "consensus": BOOL,
+    "length": NATURAL,
+    "min_length": NATURAL,  # at least this many blocks: for waiting on a growing chain
+    "mempool": NATURAL,
+    "valid": BOOL,
+    "balance": BALANCES,
+    "up": BOOL,
+    "peers": NATURAL,
+    "groups": NATURAL,
+    "fork_point": NATURAL,
+    "lost": NATURAL,  # acknowledged transactions in neither the agreed chain nor a mempool
+    "sides": NATURAL,  # sides of the partition as the nodes report it (1: none)
+    "automine": BOOL,
+}
 
 # do -> (required keys, optional keys)
 STEPS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
@@ -68,33 +125,32 @@ STEPS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "add_transaction": ({"node": NAME, "sender": TEXT, "receiver": TEXT, "amount": NUMBER}, {}),
     "replace_chain": ({}, {"node": NAME}),
     "validate": ({}, {"node": NAME}),
-    "expect": (
-        {},
-        {
-            "node": NAME,
-            "consensus": BOOL,
-            "length": NATURAL,
-            "mempool": NATURAL,
-            "valid": BOOL,
-            "balance": BALANCES,
-            "up": BOOL,
-            "peers": NATURAL,
-            "groups": NATURAL,
-            "fork_point": NATURAL,
-        },
-    ),
+    "expect": ({}, CHECKS),
+    "wait": ({}, {**CHECKS, "timeout": SECONDS}),
     "sleep": ({"seconds": SECONDS}, {}),
     "show": ({}, {}),
     "start": ({"node": NAME}, {}),
     "stop": ({"node": NAME}, {}),
     "kill": ({"node": NAME}, {}),
     "restart": ({"node": NAME}, {}),
+    "partition": ({"groups": GROUPS}, {}),
+    "heal": ({}, {}),
+    "latency": ({"node": NAME, "ms": MS}, {"loss": SHARE}),
+    "automine": ({"node": NAME}, {"every": EVERY, "on": BOOL}),
+    "traffic": ({}, {"rate": RATE, "on": BOOL, "addresses": ADDRESSES, "nodes": SOME_NODES}),
 }
 COMMON = {"do", "note"}
-CHAIN_CHANGING = {"mine", "replace_chain", "start", "stop", "kill", "restart", "show"}
-EXPECT_KEYS = [k for k in STEPS["expect"][1] if k != "node"]
+CHAIN_CHANGING = {
+    "mine", "replace_chain", "start", "stop", "kill", "restart", "show", "wait", "partition",
+    "heal",
+}  # fmt: skip
+EXPECT_KEYS = [k for k in CHECKS if k != "node"]
+DEFAULT_WAIT = 30.0  # seconds a `wait` step polls when it names no timeout
 # keys that name nodes and where "all" is allowed
-ALL_ALLOWED = {"mine": True, "replace_chain": True, "validate": True, "expect": True}
+ALL_ALLOWED = {
+    "mine": True, "replace_chain": True, "validate": True, "expect": True, "wait": True,
+    "automine": True,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -121,10 +177,22 @@ class Step:
                 return f"add_transaction {a['node']} {a['sender']} -> {a['receiver']} {a['amount']}"
             case "replace_chain" | "validate":
                 return f"{self.do} {a.get('node', 'all')}"
-            case "expect":
-                parts = [f"{k}={_show(v)}" for k, v in a.items() if k != "node"]
+            case "expect" | "wait":
+                parts = [f"{k}={_show(v)}" for k, v in a.items() if k not in ("node", "timeout")]
                 scope = f"{a['node']}: " if "node" in a and a["node"] != "all" else ""
-                return f"expect {scope}{' '.join(parts)}"
+                until = f" ({a.get('timeout', DEFAULT_WAIT):g}s)" if self.do == "wait" else ""
+                return f"{self.do} {scope}{' '.join(parts)}{until}"
+            case "partition":
+                return "partition " + " | ".join(" ".join(g) for g in a["groups"])
+            case "latency":
+                loss = f" loss {a['loss']:g}" if a.get("loss") else ""
+                return f"latency {a['node']} {a['ms']}ms{loss}"
+            case "automine":
+                if a.get("on", True):
+                    return f"automine {a['node']} every {a['every']:g}s"
+                return f"automine {a['node']} off"
+            case "traffic":
+                return f"traffic {a['rate']:g}/s" if a.get("on", True) else "traffic off"
             case "sleep":
                 return f"sleep {a['seconds']:g}s"
             case _:
@@ -137,12 +205,17 @@ class Script:
     steps: list[Step]
     description: str = ""
     text: str | None = field(default=None, repr=False)
+    config: Path | None = None  # the lab.toml the script asks for (used without --config)
 
     def check_nodes(self, names: list[str]) -> None:
         """ScriptError for a step naming a node the lab does not have."""
         for step in self.steps:
-            for key in ("node", "nodes"):
+            for key in ("node", "nodes", "groups"):
                 value = step.args.get(key)
+                if key == "groups":  # partition's sides; expect's groups is a count
+                    if step.do != "partition":
+                        continue
+                    value = [name for group in value for name in group]
                 wanted = value if isinstance(value, list) else [value] if value else []
                 for name in wanted:
                     if name == "all" and key == "node" and ALL_ALLOWED.get(step.do):
@@ -182,9 +255,17 @@ def load_script(path: str | Path) -> Script:
 
 def parse_script(data: dict[str, Any], path: Path | None = None, text: str | None = None) -> Script:
     for key in data:
-        if key not in ("step", "description"):
-            message = "unknown top-level key (expected [[step]] tables and a description)"
+        if key not in ("step", "description", "config"):
+            message = (
+                "unknown top-level key (expected [[step]] tables, a description and "
+                "config = the lab.toml to use)"
+            )
             raise ScriptError(path, key, message, line_of(text, None, None, key))
+    config = data.get("config")
+    if config is not None and not _name(config):
+        raise ScriptError(
+            path, "config", "must be the path of a lab.toml", line_of(text, None, None, "config")
+        )
     description = data.get("description", "")
     if not isinstance(description, str):
         raise ScriptError(
@@ -196,7 +277,12 @@ def parse_script(data: dict[str, Any], path: Path | None = None, text: str | Non
     if not isinstance(raw, list) or not all(isinstance(s, dict) for s in raw):
         raise ScriptError(path, "step", "must be an array of tables: [[step]]")
     steps = [_parse_step(path, text, i, s) for i, s in enumerate(raw)]
-    return Script(path, steps, description, text)
+    config_path = None
+    if config is not None:
+        config_path = Path(config)
+        if not config_path.is_absolute() and path is not None:
+            config_path = path.parent / config_path
+    return Script(path, steps, description, text, config_path)
 
 
 def _parse_step(path: Path | None, text: str | None, i: int, raw: dict[str, Any]) -> Step:
@@ -226,8 +312,12 @@ def _parse_step(path: Path | None, text: str | None, i: int, raw: dict[str, Any]
         ok, what = {**required, **optional}[key]
         if not ok(value):
             raise fail(key, f"must be {what}, not {value!r}")
-    if do == "expect" and not any(k in raw for k in EXPECT_KEYS):
-        raise fail(None, f"'expect' needs at least one of: {', '.join(EXPECT_KEYS)}")
+    if do in ("expect", "wait") and not any(k in raw for k in EXPECT_KEYS):
+        raise fail(None, f"'{do}' needs at least one of: {', '.join(EXPECT_KEYS)}")
+    if do in ("automine", "traffic") and raw.get("on", True):
+        needed = "every" if do == "automine" else "rate"
+        if needed not in raw:
+            raise fail(None, f"'{do}' needs '{needed}' (or on = false to stop)")
     note = raw.get("note")
     if note is not None and not isinstance(note, str):
         raise fail("note", "must be a string")

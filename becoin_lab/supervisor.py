@@ -70,7 +70,7 @@ class Death:
 
 
 def default_node_command() -> list[str]:
-    """`becoin-node` beside this Python (the venv), on PATH, or `python -m becoin_core.cli`."""
+    """`becoin-node` beside this Python (the venv), on PATH, or `python -m becoin_core`."""
     override = os.environ.get("BECOIN_LAB_NODE")
     if override:
         return shlex.split(override)
@@ -80,7 +80,7 @@ def default_node_command() -> list[str]:
     found = shutil.which("becoin-node")
     if found:
         return [found]
-    return [sys.executable, "-m", "becoin_core.cli"]
+    return [sys.executable, "-m", "becoin_core"]
 
 
 class Supervisor:
@@ -92,8 +92,10 @@ class Supervisor:
         data_dir: Path | None = None,
         node_command: list[str] | None = None,
         progress: ProgressFn | None = None,
+        admin_token: str | None = None,
     ) -> None:
         self.config = config
+        self.admin_token = admin_token  # handed to every node as BECOIN_ADMIN_TOKEN
         self.data_dir = Path(data_dir or config.data_dir)
         self.command = node_command or config.node_command or default_node_command()
         self.progress = progress
@@ -209,7 +211,13 @@ class Supervisor:
         miner = cfg.miner or self.config.miner
         if miner:
             args += ["--miner", miner]
+        propagation = cfg.propagation or self.config.propagation
+        if propagation != "manual":  # manual is every node's default: keep the command minimal
+            args += ["--propagation", propagation]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        env.pop("BECOIN_ADMIN_TOKEN", None)  # only the lab's own secret, never an inherited one
+        if self.admin_token:
+            env["BECOIN_ADMIN_TOKEN"] = self.admin_token
         node.stopping = False
         node.reported = False
         node.url = None

@@ -15,7 +15,7 @@ import requests
 from labtools import BECOIN_LAB, ROOT, lab_toml, wait_until
 
 from becoin_lab.runner import Runner
-from becoin_lab.script import parse_script
+from becoin_lab.script import load_script, parse_script
 
 
 def run_cli(tmp_path: Path, script: Path | str, *extra: str) -> subprocess.CompletedProcess:
@@ -35,12 +35,19 @@ def write_script(tmp_path: Path, text: str) -> Path:
     return path
 
 
-@pytest.mark.parametrize(
-    "example", sorted((ROOT / "examples").glob("*.toml")), ids=lambda p: p.name
-)
+EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml") if not p.name.endswith(".lab.toml"))
+
+
+@pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_passes(tmp_path, example):
     report = tmp_path / "report.json"
-    proc = run_cli(tmp_path, example, "--json", str(report))
+    if load_script(example).config is not None:  # it names its own lab (example.lab.toml)
+        proc = subprocess.run(
+            [*BECOIN_LAB, "run", str(example), "--json", str(report)],
+            capture_output=True, text=True, timeout=90, cwd=tmp_path,
+        )  # fmt: skip
+    else:
+        proc = run_cli(tmp_path, example, "--json", str(report))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert re.search(r"^PASSED: \d+ steps, \d+ checks", proc.stdout, re.M)
     data = json.loads(report.read_text())
