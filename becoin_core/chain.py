@@ -124,6 +124,19 @@ def block_problem(block: Any, expected_index: int) -> str | None:
     return None
 
 
+def genesis_problem(block: Any) -> str | None:
+    """Why this is not a genesis block (the same under both rules), or None.
+    Its timestamp is free: every node that starts alone makes its own."""
+    problem = block_problem(block, 1)
+    if problem:
+        return problem
+    if block["nonce"] != GENESIS_NONCE or block["previous_hash"] != GENESIS_PREVIOUS_HASH:
+        return "the genesis block must have nonce 1 and previous_hash '0'"
+    if block["transactions"]:
+        return "the genesis block must have no transactions"
+    return None
+
+
 def chain_problem(chain: Any, difficulty: int = DEFAULT_DIFFICULTY, start: int = 0) -> str | None:
     """Why `chain` is not a valid classic chain, or None when it is.
 
@@ -133,14 +146,9 @@ def chain_problem(chain: Any, difficulty: int = DEFAULT_DIFFICULTY, start: int =
     """
     if not isinstance(chain, list) or not chain:
         return "the chain is empty or not a list"
-    first = chain[0]
-    problem = block_problem(first, 1)
+    problem = genesis_problem(chain[0])
     if problem:
         return problem
-    if first["nonce"] != GENESIS_NONCE or first["previous_hash"] != GENESIS_PREVIOUS_HASH:
-        return "the genesis block must have nonce 1 and previous_hash '0'"
-    if first["transactions"]:
-        return "the genesis block must have no transactions"
     previous = chain[max(start, 1) - 1]
     for position in range(max(start, 1), len(chain)):
         block = chain[position]

@@ -65,7 +65,7 @@ def nodes(body: Any) -> list[str]:
         raise BadRequest(f"at most {MAX_NODES_PER_REQUEST} nodes per request")
     netlocs = []
     for item in listed:
-        netloc = netloc_of(item) if isinstance(item, str) and len(item) <= 300 else None
+        netloc = _netloc(item)
         if netloc is None:
             raise BadRequest(
                 f"{str(item)[:80]!r} is not a node address: "
@@ -106,10 +106,12 @@ def _object(body: Any, example: str) -> dict[str, Any]:
     return body
 
 
+def _netloc(value: Any) -> str | None:
+    return netloc_of(value) if isinstance(value, str) and len(value) <= 300 else None
+
+
 def announcement(body: Any) -> str:
-    body = _object(body, '{"peer": "127.0.0.1:5001"}')
-    peer = body.get("peer")
-    netloc = netloc_of(peer) if isinstance(peer, str) and len(peer) <= 300 else None
+    netloc = _netloc(_object(body, '{"peer": "127.0.0.1:5001"}').get("peer"))
     if netloc is None:
         raise BadRequest("peer must be the announcing node's host:port")
     return netloc
@@ -122,7 +124,7 @@ def partition(body: Any) -> list[str]:
         raise BadRequest("blocked must be a list of host:port (empty to heal)")
     netlocs = []
     for item in blocked:
-        netloc = netloc_of(item) if isinstance(item, str) and len(item) <= 300 else None
+        netloc = _netloc(item)
         if netloc is None:
             raise BadRequest(f"{str(item)[:80]!r} in blocked is not a host:port")
         netlocs.append(netloc)
@@ -152,9 +154,7 @@ def automine(body: Any) -> float | None:
 
 
 def victim(body: Any) -> str:
-    body = _object(body, '{"victim": "127.0.0.1:5001"}')
-    value = body.get("victim")
-    netloc = netloc_of(value) if isinstance(value, str) and len(value) <= 300 else None
+    netloc = _netloc(_object(body, '{"victim": "127.0.0.1:5001"}').get("victim"))
     if netloc is None:
         raise BadRequest("victim must be the host:port of the node whose chain to forge")
     return netloc

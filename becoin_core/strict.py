@@ -55,13 +55,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from becoin_core.chain import (
-    GENESIS_NONCE,
-    GENESIS_PREVIOUS_HASH,
     MAX_NONCE,
     REWARD,
     Block,
     Transaction,
     block_problem,
+    genesis_problem,
     is_int,
 )
 
@@ -405,18 +404,6 @@ def balances(chain: Iterable[Block]) -> dict[str, int]:
 
 
 # -- blocks and chains -----------------------------------------------------------------
-
-
-def genesis_problem(block: Any) -> str | None:
-    """Why this is not a strict genesis block, or None (timestamp is free)."""
-    problem = block_problem(block, 1)
-    if problem:
-        return problem
-    if block["nonce"] != GENESIS_NONCE or block["previous_hash"] != GENESIS_PREVIOUS_HASH:
-        return "the genesis block must have nonce 1 and previous_hash '0'"
-    if block["transactions"]:
-        return "the genesis block must have no transactions"
-    return None
 
 
 def _block_problem(
