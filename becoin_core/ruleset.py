@@ -121,7 +121,8 @@ class Strict:
 
     def reconcile(self, chain: list[Block], pool: list[Transaction]) -> list[Transaction]:
         """After a chain change, keep the waiting transactions that still hold."""
-        accepted, _refused = self._chain_ledger(chain).copy().admit(pool, verify=False)
+        # Signatures too: abandoned blocks may be a forger's, never validated.
+        accepted, _refused = self._chain_ledger(chain).copy().admit(pool, verify=True)
         return accepted
 
     def balances(self, chain: list[Block]) -> dict[str, float]:

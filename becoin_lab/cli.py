@@ -106,7 +106,7 @@ def run_command(args: argparse.Namespace) -> int:
             args.run_config or args.config or script.config or DEFAULT_CONFIG
         )
         config = load_config(config_path)
-        script.check_nodes(config.names)
+        script.check_lab(config)
         check_ports_free(config)
     except ConfigError as exc:
         return _config_error(exc)

@@ -35,6 +35,8 @@ class NodeStatus:
     propagation: str | None = None  # "manual" or "broadcast" (None: a node without the key)
     automine: float | None = None  # seconds between automined blocks; None: off
     faults: dict[str, Any] = field(default_factory=dict)  # blocked, latency_ms, loss
+    rules: str = "classic"  # "classic" or "strict" (a node without the key: classic)
+    role: str = "honest"  # "honest" or "forger"
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,16 @@ class MineResult:
 class TxResult:
     message: str
     block_index: int | None
+
+
+@dataclass(frozen=True)
+class ForgeResult:
+    """What POST /admin/forge answered: the block rewritten, every block changed."""
+
+    message: str
+    rewritten: int
+    changed: list[int]
+    length: int
 
 
 @dataclass(frozen=True)
@@ -131,7 +143,10 @@ class NodeClient:
         return MineResult(str(data.get("message", "")), block)
 
     def add_transaction(self, sender: str, receiver: str, amount: Any) -> TxResult:
-        body = {"sender": sender, "receiver": receiver, "amount": amount}
+        return self.post_transaction({"sender": sender, "receiver": receiver, "amount": amount})
+
+    def post_transaction(self, body: dict[str, Any]) -> TxResult:
+        """POST /add_transaction with this exact body (a signed one under strict rules)."""
         data = self._call("POST", "/add_transaction", "add_transaction", json=body)
         message = str(data.get("message", ""))
         found = _BLOCK_NUMBER.search(message)
@@ -177,6 +192,8 @@ class NodeClient:
                 propagation=data.get("propagation"),
                 automine=data.get("automine"),
                 faults=dict(data.get("faults") or {}),
+                rules=str(data.get("rules") or "classic"),
+                role=str(data.get("role") or "honest"),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise NodeError(
@@ -205,6 +222,22 @@ class NodeClient:
         """Mine a block every ``every`` seconds; None stops. Returns the node's setting."""
         data = self._admin("POST", "/admin/automine", "automine", json={"every": every})
         return data.get("automine")
+
+    def forge(self, victim: str) -> ForgeResult:
+        """Ask a forger (--role forger) to rewrite the chain of ``victim`` (host:port) and
+        offer the result to its peers."""
+        data = self._admin("POST", "/admin/forge", "forge", json={"victim": victim})
+        try:
+            return ForgeResult(
+                str(data.get("message", "")),
+                int(data["rewritten"]),
+                [int(i) for i in data.get("changed", [])],
+                int(data["length"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise NodeError(
+                self.name, "forge", f"unexpected answer ({exc}): {data!r:.200}"
+            ) from None
 
     def _admin(self, method: str, path: str, action: str, **kw: Any) -> dict:
         if not self.admin_token:

@@ -25,15 +25,21 @@ LAB_KEYS = {
     "base_port": "shorthand: port of the first node (0: every node picks a free port)",
     "name_prefix": "shorthand: node name prefix",
     "sync": "how nodes fetch peers' chains: incremental or full",
-    "miner": "reward receiver for every node (default: the node's own default, 'Receiver')",
+    "miner": "reward receiver for every node: an address, or a wallet's name (its public key); "
+    "default: the node's own ('Receiver' under classic rules, a key of its own under strict)",
     "start_timeout": "seconds to wait for every node to answer",
     "stop_grace": "seconds between SIGTERM and SIGKILL when stopping a node",
     "node_command": "command that runs a node, as a list (default: becoin-node)",
     "propagation": "how blocks spread: manual (the blog's consensus rounds) or broadcast",
     "admin_token": "token for the admin routes of attached nodes (url =) started elsewhere",
+    "rules": "chain rules of every node the lab starts: classic (the blog's) or strict",
 }
-NODE_KEYS = {"name", "port", "url", "host", "miner", "propagation", "admin_token"}
+NODE_KEYS = {"name", "port", "url", "host", "miner", "propagation", "admin_token", "rules", "role"}
+WALLET_KEYS = {"name"}
 PROPAGATION = ("manual", "broadcast")
+RULES = ("classic", "strict")
+ROLES = ("honest", "forger")
+_KEY = re.compile(r"^[0-9a-f]{64}$")
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,8 @@ class NodeConfig:
     line: int | None = None  # where the node is declared, for error messages
     propagation: str | None = None  # None: the lab's
     admin_token: str | None = None  # attached nodes only: their BECOIN_ADMIN_TOKEN
+    rules: str | None = None  # None: the lab's
+    role: str = "honest"  # "forger": started with --role forger (do = "forge")
 
     @property
     def managed(self) -> bool:
@@ -57,6 +65,14 @@ class NodeConfig:
     def base_url(self) -> str:
         """The URL the lab talks to (for port 0, the real one is known only once started)."""
         return self.url or f"http://{self.host}:{self.port}"
+
+
+@dataclass(frozen=True)
+class WalletConfig:
+    """A named wallet: the lab makes its Ed25519 key on first use and keeps it in data_dir."""
+
+    name: str
+    line: int | None = None
 
 
 @dataclass
@@ -71,6 +87,8 @@ class LabConfig:
     node_command: list[str] | None = None
     propagation: str = "manual"
     admin_token: str | None = None  # for attached nodes; started nodes get a per-run secret
+    rules: str = "classic"
+    wallets: list[WalletConfig] = field(default_factory=list)
     path: Path | None = None
     text: str | None = None
 
@@ -83,6 +101,17 @@ class LabConfig:
     @property
     def names(self) -> list[str]:
         return [n.name for n in self.nodes]
+
+    @property
+    def wallet_names(self) -> list[str]:
+        return [w.name for w in self.wallets]
+
+    def rules_of(self, name: str) -> str:
+        """The rules a node runs (as lab.toml says: an attached node's are its own)."""
+        return self.node(name).rules or self.rules
+
+    def role_of(self, name: str) -> str:
+        return self.node(name).role
 
 
 def load_config(path: str | Path) -> LabConfig:
@@ -105,8 +134,10 @@ def parse_config(
     """Validate already-parsed TOML data (also used by tests and benchmarks)."""
     check = _Checker(path, text)
     for key in data:
-        if key not in ("lab", "nodes"):
-            check.fail(key, "unknown top-level key (expected [lab] and [[nodes]])", None, None)
+        if key not in ("lab", "nodes", "wallets"):
+            check.fail(
+                key, "unknown top-level key (expected [lab], [[nodes]] and [[wallets]])", None, None
+            )
     lab = data.get("lab", {})
     if not isinstance(lab, dict):
         check.fail("lab", "must be a table: [lab]", None, None)
@@ -138,6 +169,9 @@ def parse_config(
     if cfg.propagation not in PROPAGATION:
         check.fail("lab.propagation", "must be 'manual' or 'broadcast'", "lab", None, "propagation")
     cfg.admin_token = check.string(lab, "admin_token", None)
+    cfg.rules = check.string(lab, "rules", "classic")
+    if cfg.rules not in RULES:
+        check.fail("lab.rules", "must be 'classic' or 'strict'", "lab", None, "rules")
 
     if "nodes" in lab:
         if "nodes" in data:
@@ -181,7 +215,64 @@ def parse_config(
             check.fail("nodes", "must be an array of tables: [[nodes]]", None, None)
         cfg.nodes = [_parse_node(check, i, node, host) for i, node in enumerate(nodes)]
     _check_unique(check, cfg)
+    cfg.wallets = _parse_wallets(check, data.get("wallets"), cfg)
+    _check_miners(check, cfg)
     return cfg
+
+
+def _parse_wallets(check: _Checker, raw: Any, cfg: LabConfig) -> list[WalletConfig]:
+    if raw is None:
+        return []
+    if not isinstance(raw, list) or not all(isinstance(w, dict) for w in raw):
+        check.fail("wallets", "must be an array of tables: [[wallets]]", None, None)
+    wallets: list[WalletConfig] = []
+    seen: dict[str, int] = {}
+    for i, wallet in enumerate(raw):
+        where = f"wallets[{i}]"
+        for key in wallet:
+            if key not in WALLET_KEYS:
+                check.fail(f"{where}.{key}", "unknown key (known: name)", "wallets", i, key)
+        name = check.string(wallet, "name", None, "wallets", i, where)
+        if name is None:
+            check.fail(f"{where}.name", "missing: every wallet needs a name", "wallets", i, None)
+        if not _NAME.match(name):
+            check.fail(f"{where}.name", f"'{name}' is not a usable name (letters, digits, _ . -)",
+                       "wallets", i, "name")
+        if name in seen:
+            check.fail(f"{where}.name", f"duplicate wallet '{name}' (also wallets[{seen[name]}])",
+                       "wallets", i, "name")
+        if name in cfg.names:
+            check.fail(f"{where}.name", f"'{name}' is also a node's name: a wallet needs a name "
+                       "of its own", "wallets", i, "name")
+        if name.lower() == "all":
+            check.fail(f"{where}.name", "'all' is reserved (it means every node)", "wallets", i,
+                       "name")
+        seen[name] = i
+        wallets.append(WalletConfig(name, line_of(check.text, "wallets", i, None)))
+    return wallets
+
+
+def _check_miners(check: _Checker, cfg: LabConfig) -> None:
+    """Strict rewards go to a public key: a miner must name a wallet or be one."""
+    wallets = set(cfg.wallet_names)
+
+    def usable(miner: str) -> bool:
+        return miner in wallets or _KEY.match(miner) is not None
+
+    for i, node in enumerate(cfg.nodes):
+        if not node.managed or node.miner is None:
+            continue
+        if (node.rules or cfg.rules) == "strict" and not usable(node.miner):
+            check.fail(f"nodes[{i}].miner", f"'{node.miner}' is neither a wallet nor a public key "
+                       "(64 hex characters): strict rewards go to a public key (leave miner out "
+                       "and the node mines for a key of its own)", "nodes", i, "miner")
+    if cfg.miner is not None and not usable(cfg.miner):
+        strict_nodes = [n.name for n in cfg.nodes
+                        if n.managed and n.miner is None and (n.rules or cfg.rules) == "strict"]
+        if strict_nodes:
+            check.fail("lab.miner", f"'{cfg.miner}' is neither a wallet nor a public key (64 hex "
+                       f"characters), and {', '.join(strict_nodes)} run strict rules: strict "
+                       "rewards go to a public key", "lab", None, "miner")
 
 
 def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> NodeConfig:
@@ -208,6 +299,12 @@ def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> Nod
         check.fail(f"{where}.propagation", "must be 'manual' or 'broadcast'", "nodes", i,
                    "propagation")
     token = check.string(node, "admin_token", None, "nodes", i, where)
+    rules = check.string(node, "rules", None, "nodes", i, where)
+    if rules is not None and rules not in RULES:
+        check.fail(f"{where}.rules", "must be 'classic' or 'strict'", "nodes", i, "rules")
+    role = check.string(node, "role", "honest", "nodes", i, where)
+    if role not in ROLES:
+        check.fail(f"{where}.role", "must be 'honest' or 'forger'", "nodes", i, "role")
     line = line_of(check.text, "nodes", i, None)
     if url is None and token is not None:
         check.fail(f"{where}.admin_token", "only for an attached node (url =): the nodes the "
@@ -223,6 +320,10 @@ def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> Nod
         if propagation is not None:
             check.fail(f"{where}.propagation", "an attached node's propagation is set where it "
                        "runs (becoin-node --propagation)", "nodes", i, "propagation")
+        for key in ("rules", "role"):
+            if key in node:
+                check.fail(f"{where}.{key}", f"an attached node's {key} is set where it runs "
+                           f"(becoin-node --{key})", "nodes", i, key)
         return NodeConfig(
             name, parsed.port or 0, parsed.hostname or "", url.rstrip("/"), miner, line,
             admin_token=token,
@@ -233,7 +334,8 @@ def _parse_node(check: _Checker, i: int, node: dict[str, Any], host: str) -> Nod
         )
     port = check.integer(node, "port", 0, 0, 65535, "nodes", i, where)
     node_host = check.string(node, "host", host, "nodes", i, where)
-    return NodeConfig(name, port, node_host, None, miner, line, propagation=propagation)
+    return NodeConfig(name, port, node_host, None, miner, line, propagation=propagation,
+                      rules=rules, role=role)
 
 
 def _check_unique(check: _Checker, cfg: LabConfig) -> None:

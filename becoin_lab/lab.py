@@ -16,10 +16,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from becoin_core import strict
+from becoin_core.ruleset import ruleset
 from becoin_lab.balances import Number, balances
 from becoin_lab.client import (
     Block,
     Faults,
+    ForgeResult,
     MineResult,
     NodeClient,
     ReplaceResult,
@@ -38,6 +41,7 @@ from becoin_lab.traffic import (
     TrafficGenerator,
     TrafficStats,
 )
+from becoin_lab.wallets import WalletBook
 
 T = TypeVar("T")
 ALL = "all"
@@ -63,6 +67,9 @@ class NodeState:
     latency_ms: int = 0  # simulated delay on the node's peer traffic
     loss: float = 0.0  # share of its peer calls dropped
     blocked: tuple[str, ...] = ()  # nodes across a partition from it (names; host:port if unknown)
+    rules: str = "classic"  # "classic" or "strict", from /status
+    role: str = "honest"  # "honest" or "forger", from /status
+    miner: str | None = None  # who its rewards pay (a public key under strict rules)
 
     @property
     def length(self) -> int:
@@ -73,7 +80,41 @@ class NodeState:
         return self.hashes[-1] if self.hashes else ""
 
     def balances(self) -> dict[str, Number]:
+        """Address -> balance on this node's chain, by its rules (classic: the blog's way)."""
+        if self.rules == "strict":
+            return dict(strict.balances(self.chain))
         return balances(self.chain)
+
+
+@dataclass(frozen=True)
+class WalletBalance:
+    """One wallet's balance on every node (None: the node is down or not yet seen)."""
+
+    name: str
+    address: str
+    nodes: dict[str, Number | None]
+
+    @property
+    def agree(self) -> bool:
+        """Every node that answers says the same balance."""
+        return len({v for v in self.nodes.values() if v is not None}) <= 1
+
+
+@dataclass(frozen=True)
+class Forged:
+    """The last forgery: which forger, whose chain, and the hash (forger's rules) of every
+    block it changed, so a node's chain can be checked for it."""
+
+    forger: str
+    victim: str
+    result: ForgeResult
+    hashes: dict[int, str]  # block index -> hash in the forged chain
+
+    def held_by(self, state: NodeState) -> bool:
+        """Whether the node's chain holds the rewritten block of this forgery."""
+        index = self.result.rewritten
+        want = self.hashes.get(index)
+        return want is not None and len(state.hashes) >= index and state.hashes[index - 1] == want
 
 
 @dataclass(frozen=True)
@@ -144,6 +185,12 @@ class Lab:
         self.supervisor = Supervisor(
             config, data_dir, node_command, progress, admin_token=self.admin_token
         )
+        # Wallets live with the node data: a later run with the same data_dir reuses them.
+        self.wallets = WalletBook(self.supervisor.data_dir / "wallets", config.wallet_names)
+        self.supervisor.miner_key = self.wallets.address
+        # (node, tx): the last signed transaction a node accepted, for resend (a replay)
+        self.last_signed: tuple[str, dict[str, Any]] | None = None
+        self.forgery: Forged | None = None  # the last forgery, see forge()
         env_token = os.environ.get("BECOIN_ADMIN_TOKEN") or None
         self.clients = {
             n.name: NodeClient(
@@ -271,11 +318,114 @@ class Lab:
         """Mine ``count`` blocks on each given node, the nodes concurrently."""
         return self._each(self.resolve(nodes), lambda n: self.mine(n, count))
 
-    def add_transaction(self, node: str, sender: str, receiver: str, amount: Any) -> TxResult:
-        """POST /add_transaction; an acknowledged one goes to the ledger (see ``lost``)."""
-        result = self.client(node).add_transaction(sender, receiver, amount)
-        self.ledger.record(node, {"sender": sender, "receiver": receiver, "amount": amount})
+    def add_transaction(
+        self,
+        node: str,
+        sender: str | None = None,
+        receiver: str = "",
+        amount: Any = 0,
+        *,
+        wallet: str | None = None,
+    ) -> TxResult:
+        """POST /add_transaction; an acknowledged one goes to the ledger (see ``lost``).
+
+        With ``wallet`` (a name from lab.toml) the lab sends as that wallet: under strict
+        rules signed, with the sequence the node expects next (its chain, then its
+        mempool); under classic rules unsigned, from the wallet's public key. ``receiver``
+        may name a wallet (its public key is sent) or be an address. A refusal raises
+        NodeError (status 400, the node's message)."""
+        client = self.client(node)
+        receiver = self.wallets.address(receiver)
+        if wallet is None:
+            if sender is None:
+                raise LabError("add_transaction needs a sender or a wallet")
+            sender = self.wallets.address(sender)  # a wallet's name: its key, unsigned
+            result = client.add_transaction(sender, receiver, amount)
+            self.ledger.record(node, {"sender": sender, "receiver": receiver, "amount": amount})
+            return result
+        if sender is not None and self.wallets.address(sender) != self.wallets.public_key(wallet):
+            raise LabError("add_transaction: give a wallet or a sender, not both")
+        me = self.wallets.get(wallet)
+        state = self.snapshot(node)[node]
+        if not state.up:
+            raise NodeError(node, "add_transaction", state.error or "down")
+        if state.rules != "strict":
+            return self.add_transaction(node, me.public_key, receiver, amount)
+        if not strict.KEY_RE.fullmatch(receiver):
+            known = ", ".join(self.wallets.names) or "none"
+            raise LabError(
+                f"receiver '{receiver}' is neither a wallet (wallets: {known}) nor a public "
+                "key (64 hex characters): strict rules pay public keys"
+            )
+        with self.wallets.sequence_locks[wallet]:
+            pending = strict.Ledger.from_chain(state.chain)
+            pending.admit(list(state.mempool), verify=False)
+            tx = me.sign(receiver, amount, pending.next_sequence(me.public_key))
+            result = client.post_transaction(tx)
+            self.last_signed = (node, tx)
+        self.ledger.record(node, tx)
         return result
+
+    def resend(self, node: str | None = None) -> TxResult:
+        """POST the last signed transaction a node accepted again, byte for byte (a replay),
+        to ``node`` (default: the node that accepted it)."""
+        if self.last_signed is None:
+            raise LabError(
+                "resend: no signed transaction accepted yet (add_transaction with a wallet)"
+            )
+        first, tx = self.last_signed
+        target = node or first
+        result = self.client(target).post_transaction(tx)
+        self.ledger.record(target, tx)
+        return result
+
+    def forge(self, forger: str, victim: str | None = None) -> Forged:
+        """The forger (role = "forger") rewrites ``victim``'s chain (default: the first
+        honest node) without redoing its work and offers it to its peers, which sync
+        from it: classic nodes adopt it, strict ones refuse it."""
+        client = self.client(forger)
+        node_cfg = self.config.node(forger)
+        if node_cfg.managed and node_cfg.role != "forger":
+            raise LabError(f"{forger} is honest: give it role = \"forger\" in lab.toml to forge")
+        if victim is None:
+            honest = [n.name for n in self.config.nodes if n.role == "honest" and n.name != forger]
+            if not honest:
+                raise LabError("forge: no honest node to forge from")
+            victim = honest[0]
+        self.client(victim)
+        if victim == forger:
+            raise LabError(f"forge: {forger} cannot forge its own chain")
+        result = client.forge(_netloc(self.clients[victim].url))
+        state = self.snapshot(forger)[forger]
+        hashes = {i: state.hashes[i - 1] for i in result.changed if 0 < i <= len(state.hashes)}
+        self.forgery = Forged(forger, victim, result, hashes)
+        return self.forgery
+
+    def wallet_keys(self) -> dict[str, str]:
+        """Wallet name -> public key (its address), in lab.toml order."""
+        return self.wallets.keys()
+
+    def wallet_balances(self, snapshot: Snapshot | None = None) -> list[WalletBalance]:
+        """Each wallet's balance on each node, by that node's rules."""
+        if not len(self.wallets):
+            return []
+        snap = snapshot or self.snapshot()
+        per_node = {s.name: s.balances() if s.up else None for s in snap}
+        return [
+            WalletBalance(
+                name,
+                key,
+                {n: (b.get(key, 0) if b is not None else None) for n, b in per_node.items()},
+            )
+            for name, key in self.wallets.keys().items()
+        ]
+
+    def link_hash(self, node: str, block: Block) -> str:
+        """A block's hash as ``node`` links blocks (by its rules, as last seen)."""
+        tracker = self.trackers[node]
+        if not tracker.blocks:  # not seen yet: as lab.toml says
+            return ruleset(self.config.rules_of(node)).link_hash(block)
+        return tracker.link_hash(block)
 
     def replace_chain(self, nodes: str | list[str] | None = None) -> dict[str, ReplaceResult]:
         """replace_chain on one node, some, or all (a consensus round), concurrently."""
@@ -426,6 +576,7 @@ class Lab:
                 tuple(tracker.hashes),
                 managed=managed,
                 error=exc.detail,
+                rules=tracker.rules,
             )
         with tracker.lock:
             chain, hashes = tuple(tracker.blocks), tuple(tracker.hashes)
@@ -450,6 +601,9 @@ class Lab:
             latency_ms=int(faults.get("latency_ms") or 0),
             loss=float(faults.get("loss") or 0.0),
             blocked=tuple(blocked),
+            rules=status.rules,
+            role=status.role,
+            miner=status.miner,
         )
 
     # -- netlocs: how nodes know each other ------------------------------------------------

@@ -35,7 +35,7 @@ def chain_table(snapshot: Snapshot, d: ChainDiff | None = None, indent: str = " 
             row = f"{s.name:<{width}}  {s.length:>6}  {short(s.tip):<{SHORT}}  {d.label(s.name)}"
             if s.mempool:
                 row += f"  (mempool {len(s.mempool)})"
-            marks = fault_marks(s)
+            marks = (["forger"] if s.role == "forger" else []) + fault_marks(s)
             if marks:
                 row += f"  [{', '.join(marks)}]"
         else:
@@ -77,6 +77,8 @@ def nodes_json(snapshot: Snapshot, d: ChainDiff | None = None) -> list[dict[str,
             "latency_ms": s.latency_ms,
             "loss": s.loss,
             "side": snapshot.side(s.name),
+            "rules": s.rules,
+            "role": s.role,
         }
         for s in snapshot
     ]

@@ -8,8 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
-from becoin_core.chain import block_hash
-from becoin_lab.errors import LabError
+from becoin_lab.client import TxResult
+from becoin_lab.errors import LabError, NodeDown, NodeError
 from becoin_lab.lab import Lab, Snapshot
 from becoin_lab.report import chain_table, nodes_json, short
 from becoin_lab.script import CHAIN_CHANGING, DEFAULT_WAIT, Script, Step
@@ -155,6 +155,8 @@ class Runner:
                 result.status = FAIL if result.failures else OK
             elif step.do == "wait":
                 self.wait(step, result, began)
+            elif "expect_refused" in step.args:
+                self.refusal(step, result)
             else:
                 result.detail = self.act(step)
         except LabError as exc:
@@ -178,10 +180,17 @@ class Runner:
                 results = lab.mine(a["node"], count)
                 first, last = results[0].index, results[-1].index
                 where = f"block {last}" if first == last else f"blocks {first}-{last}"
-                return f"{where} {short(block_hash(results[-1].block))}"
-            case "add_transaction":
-                tx = lab.add_transaction(a["node"], a["sender"], a["receiver"], a["amount"])
+                return f"{where} {short(lab.link_hash(a['node'], results[-1].block))}"
+            case "add_transaction" | "resend":
+                tx = self._send(step)
                 return f"-> block {tx.block_index}" if tx.block_index else tx.message
+            case "forge":
+                forged = lab.forge(a["node"], a.get("victim"))
+                r = forged.result
+                return (
+                    f"{forged.victim}'s chain rewritten at block {r.rewritten}, blocks "
+                    f"{r.changed[0]}-{r.changed[-1]} changed, length {r.length}; offered to peers"
+                )
             case "replace_chain":
                 replaced = lab.replace_chain(a.get("node"))
                 yes = [n for n, r in replaced.items() if r.replaced]
@@ -191,7 +200,7 @@ class Runner:
                     parts.append("replaced on " + ", ".join(yes))
                 if no:
                     parts.append("kept on " + ", ".join(no))
-                return "; ".join(parts)
+                return "; ".join(parts + self._refusals(replaced))
             case "validate":
                 checks = lab.validate(a.get("node"))
                 bad = [f"{n}: {r.message}" for n, r in checks.items() if not r.valid]
@@ -235,6 +244,52 @@ class Runner:
                     f"{len(lab.ledger)} in the ledger"
                 )
         raise LabError(f"step {step.number}: unknown action {step.do}")  # parse_script prevents
+
+    def _send(self, step: Step) -> TxResult:
+        a = step.args
+        if step.do == "resend":
+            return self.lab.resend(a.get("node"))
+        if "wallet" in a:
+            return self.lab.add_transaction(
+                a["node"], receiver=a["receiver"], amount=a["amount"], wallet=a["wallet"]
+            )
+        return self.lab.add_transaction(a["node"], a["sender"], a["receiver"], a["amount"])
+
+    def refusal(self, step: Step, result: StepResult) -> None:
+        """A transaction the node should refuse: ok when it answers 4xx with a message that
+        holds the expected text (any message for true); FAIL when it accepts it."""
+        want = step.args["expect_refused"]
+        node = step.args.get("node") or (self.lab.last_signed or ("?",))[0]
+        try:
+            tx = self._send(step)
+        except NodeDown:
+            raise
+        except NodeError as exc:
+            if exc.status is None or not 400 <= exc.status < 500:
+                raise
+            said = exc.detail
+            if want is True or want.lower() in said.lower():
+                result.detail = f"refused: {said}"
+                return
+            result.status = FAIL
+            result.failures = [Failure(node, "refused", f"a message with {want!r}", said)]
+            return
+        result.status = FAIL
+        accepted = f"accepted (-> block {tx.block_index})" if tx.block_index else tx.message
+        wanted = "a refusal" if want is True else f"a refusal with {want!r}"
+        result.failures = [Failure(node, "refused", wanted, accepted)]
+
+    def _refusals(self, replaced: dict[str, Any]) -> list[str]:
+        """'node1 refused forger's chain: block 3: ...' for every invalid peer chain."""
+        owners = self.lab._netloc_owners()
+        said = []
+        for name, r in replaced.items():
+            for outcome in r.peers.values():
+                if isinstance(outcome, dict) and outcome.get("outcome") == "invalid":
+                    peer = str(outcome.get("peer", "?"))
+                    detail = outcome.get("detail", "")
+                    said.append(f"{name} refused {owners.get(peer, peer)}'s chain: {detail}")
+        return said
 
     def wait(self, step: Step, result: StepResult, began: float) -> None:
         """Poll the step's checks until they all hold, or fail after its timeout with the
@@ -292,9 +347,12 @@ class Runner:
                 fails.append(Failure(None, "lost", a["lost"], shown))
         per_node = [
             k
-            for k in ("length", "min_length", "mempool", "peers", "balance", "valid", "automine")
+            for k in (
+                "length", "min_length", "mempool", "peers", "balance", "valid", "automine",
+                "forged",
+            )
             if k in a
-        ]
+        ]  # fmt: skip
         if not per_node:
             return fails
         up = [snap[n] for n in scope if snap[n].up]
@@ -322,9 +380,16 @@ class Runner:
             for s in up:
                 have = s.balances()
                 for address, amount in a["balance"].items():
-                    got = have.get(address, 0)
+                    got = have.get(self.lab.wallets.address(address), 0)
                     if abs(got - amount) > 1e-9:
                         fails.append(Failure(s.name, f"balance[{address}]", amount, got))
+        if "forged" in a:
+            forgery = self.lab.forgery
+            for s in up:
+                held = forgery is not None and forgery.held_by(s)
+                if held != a["forged"]:
+                    shown = "no forgery yet" if forgery is None else f"{held} (tip {short(s.tip)})"
+                    fails.append(Failure(s.name, "forged", a["forged"], shown))
         if "valid" in a and up:
             checks = self.lab.validate([s.name for s in up])
             fails += [

@@ -8,14 +8,18 @@ count = 3
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from becoin_lab.config import LabConfig
 from becoin_lab.errors import ScriptError
 from becoin_lab.tomlpos import decode_error_line, line_of
+
+_KEY = re.compile(r"[0-9a-f]{64}")
 
 
 def _name(v: Any) -> bool:
@@ -78,6 +82,10 @@ def _some_names(v: Any) -> bool:
     return isinstance(v, list) and len(v) >= 1 and all(_name(x) for x in v)
 
 
+def _refusal(v: Any) -> bool:
+    return v is True or _name(v)
+
+
 def _balances(v: Any) -> bool:
     return isinstance(v, dict) and bool(v) and all(_number(x) for x in v.values())
 
@@ -91,7 +99,13 @@ NUMBER: Check = (_number, "a number")
 SECONDS: Check = (_seconds, "a number of seconds from 0 to 3600")
 BOOL: Check = (_bool, "true or false")
 TEXT: Check = (_name, "a non-empty string")
-BALANCES: Check = (_balances, "a table of address = amount, e.g. { PublicKeyb = 1000 }")
+BALANCES: Check = (
+    _balances, "a table of address or wallet = amount, e.g. { PublicKeyb = 1000 }"
+)
+WALLET: Check = (_name, "a wallet name (from [[wallets]] in lab.toml)")
+REFUSAL: Check = (
+    _refusal, "text the node's refusal must contain (e.g. \"replays\"), or true for any refusal"
+)
 EVERY: Check = (_every, "a number of seconds from 0.05 to 3600")
 MS: Check = (_ms, "a whole number of milliseconds from 0 to 60000")
 SHARE: Check = (_share, "a number from 0 to 1 (the share of peer calls lost)")
@@ -116,13 +130,20 @@ CHECKS: dict[str, Check] = {
     "lost": NATURAL,  # acknowledged transactions in neither the agreed chain nor a mempool
     "sides": NATURAL,  # sides of the partition as the nodes report it (1: none)
     "automine": BOOL,
+    "forged": BOOL,  # the node's chain holds the last forgery's rewritten block
 }
 
 # do -> (required keys, optional keys)
 STEPS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
     "connect": ({}, {"nodes": NODES}),
     "mine": ({"node": NAME}, {"count": COUNT}),
-    "add_transaction": ({"node": NAME, "sender": TEXT, "receiver": TEXT, "amount": NUMBER}, {}),
+    # exactly one of sender (the blog's: any address, unsigned) and wallet (signs as it)
+    "add_transaction": (
+        {"node": NAME, "receiver": TEXT, "amount": NUMBER},
+        {"sender": TEXT, "wallet": WALLET, "expect_refused": REFUSAL},
+    ),
+    "resend": ({}, {"node": NAME, "expect_refused": REFUSAL}),  # the last signed tx, again
+    "forge": ({"node": NAME}, {"victim": NAME}),
     "replace_chain": ({}, {"node": NAME}),
     "validate": ({}, {"node": NAME}),
     "expect": ({}, CHECKS),
@@ -142,7 +163,7 @@ STEPS: dict[str, tuple[dict[str, Check], dict[str, Check]]] = {
 COMMON = {"do", "note"}
 CHAIN_CHANGING = {
     "mine", "replace_chain", "start", "stop", "kill", "restart", "show", "wait", "partition",
-    "heal",
+    "heal", "forge",
 }  # fmt: skip
 EXPECT_KEYS = [k for k in CHECKS if k != "node"]
 DEFAULT_WAIT = 30.0  # seconds a `wait` step polls when it names no timeout
@@ -174,7 +195,16 @@ class Step:
             case "mine":
                 return f"mine {a['node']}" + (f" x{a['count']}" if a.get("count", 1) > 1 else "")
             case "add_transaction":
-                return f"add_transaction {a['node']} {a['sender']} -> {a['receiver']} {a['amount']}"
+                who = a.get("sender") or f"[{a.get('wallet')}]"
+                refused = " (refused?)" if "expect_refused" in a else ""
+                tx = f"{who} -> {a['receiver']} {a['amount']}"
+                return f"add_transaction {a['node']} {tx}{refused}"
+            case "resend":
+                where = f" to {a['node']}" if "node" in a else ""
+                refused = " (refused?)" if "expect_refused" in a else ""
+                return f"resend last signed{where}{refused}"
+            case "forge":
+                return f"forge {a['node']}" + (f" from {a['victim']}" if "victim" in a else "")
             case "replace_chain" | "validate":
                 return f"{self.do} {a.get('node', 'all')}"
             case "expect" | "wait":
@@ -210,7 +240,7 @@ class Script:
     def check_nodes(self, names: list[str]) -> None:
         """ScriptError for a step naming a node the lab does not have."""
         for step in self.steps:
-            for key in ("node", "nodes", "groups"):
+            for key in ("node", "nodes", "groups", "victim"):
                 value = step.args.get(key)
                 if key == "groups":  # partition's sides; expect's groups is a count
                     if step.do != "partition":
@@ -230,6 +260,39 @@ class Script:
                             line,
                             step.number,
                         )
+
+
+    def check_lab(self, config: LabConfig) -> None:
+        """ScriptError for a step that names a node, a wallet or a role the lab lacks."""
+        self.check_nodes(config.names)
+        wallets = config.wallet_names
+
+        def fail(step: Step, key: str, message: str) -> ScriptError:
+            line = line_of(self.text, "step", step.number - 1, key) or step.line
+            return ScriptError(self.path, key, message, line, step.number)
+
+        for step in self.steps:
+            a = step.args
+            wallet = a.get("wallet")
+            if wallet is not None and wallet not in wallets:
+                known = ", ".join(wallets) or "none: add [[wallets]] to lab.toml"
+                raise fail(step, "wallet", f"no wallet named '{wallet}' (wallets: {known})")
+            if step.do == "add_transaction" and config.node(a["node"]).managed:
+                strict_rules = config.rules_of(a["node"]) == "strict"
+                receiver = a["receiver"]
+                if strict_rules and receiver not in wallets and not _KEY.fullmatch(receiver):
+                    raise fail(step, "receiver", f"'{receiver}' is neither a wallet nor a public "
+                               f"key (64 hex characters), and {a['node']} runs strict rules")
+                if strict_rules and "sender" in a and "expect_refused" not in a:
+                    raise fail(step, "sender", f"{a['node']} runs strict rules: an unsigned "
+                               "transaction is refused; send as a wallet (wallet = ...)")
+            if step.do == "forge":
+                node = config.node(a["node"])
+                if node.managed and node.role != "forger":
+                    raise fail(step, "node", f"{node.name} is not a forger: give it "
+                               "role = \"forger\" in lab.toml")
+                if a.get("victim") == a["node"]:
+                    raise fail(step, "victim", "a forger forges another node's chain")
 
 
 def _show(value: Any) -> str:
@@ -303,6 +366,9 @@ def _parse_step(path: Path | None, text: str | None, i: int, raw: dict[str, Any]
         if key not in COMMON and key not in required and key not in optional:
             allowed = ", ".join([*required, *optional]) or "none"
             raise fail(key, f"'{do}' takes no key '{key}' (its keys: {allowed})")
+    if do == "add_transaction" and ("sender" in raw) == ("wallet" in raw):
+        raise fail(None, "'add_transaction' needs 'sender' (unsigned, any address) or "
+                   "'wallet' (signed as that wallet), exactly one of them")
     for key in required:
         if key not in raw:
             raise fail(None, f"'{do}' needs '{key}'")

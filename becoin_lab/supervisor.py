@@ -93,9 +93,12 @@ class Supervisor:
         node_command: list[str] | None = None,
         progress: ProgressFn | None = None,
         admin_token: str | None = None,
+        miner_key: Callable[[str], str] | None = None,
     ) -> None:
         self.config = config
         self.admin_token = admin_token  # handed to every node as BECOIN_ADMIN_TOKEN
+        # A miner that names a wallet -> its public key (set by Lab, which owns the wallets).
+        self.miner_key = miner_key
         self.data_dir = Path(data_dir or config.data_dir)
         self.command = node_command or config.node_command or default_node_command()
         self.progress = progress
@@ -209,8 +212,15 @@ class Supervisor:
             "--watch-parent",
         ]  # fmt: skip
         miner = cfg.miner or self.config.miner
+        if miner and self.miner_key is not None:
+            miner = self.miner_key(miner)
         if miner:
             args += ["--miner", miner]
+        rules = cfg.rules or self.config.rules
+        if rules != "classic":  # the node's default: keep the command minimal
+            args += ["--rules", rules]
+        if cfg.role != "honest":
+            args += ["--role", cfg.role]
         propagation = cfg.propagation or self.config.propagation
         if propagation != "manual":  # manual is every node's default: keep the command minimal
             args += ["--propagation", propagation]

@@ -3,13 +3,18 @@
 After one new block, a refresh costs /status plus one block. On a reorg (the first new
 block does not link to our copy) it steps back, doubling the distance, until the chains
 link again, and at worst fetches the whole chain.
+
+Blocks are hashed as the node links them (its ruleset's link_hash: the blog's block hash
+under classic rules, the header hash under strict ones), so the tip compares with /status's
+and a new block's previous_hash with our last hash.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
-from becoin_core.chain import block_hash
+from becoin_core.ruleset import ruleset
 from becoin_lab.client import Block, NodeClient, NodeStatus
 
 
@@ -21,6 +26,8 @@ class ChainTracker:
         self.hashes: list[str] = []
         self.last_fetched = 0  # blocks downloaded by the last refresh
         self.lock = threading.Lock()
+        self.rules = "classic"  # the node's, from its /status
+        self._hash: Callable[[Block], str] = ruleset("classic").link_hash
 
     @property
     def length(self) -> int:
@@ -29,6 +36,10 @@ class ChainTracker:
     @property
     def tip(self) -> str | None:
         return self.hashes[-1] if self.hashes else None
+
+    def link_hash(self, block: Block) -> str:
+        """A block's hash as this node links blocks (its rules')."""
+        return self._hash(block)
 
     def reset(self) -> None:
         with self.lock:
@@ -41,6 +52,9 @@ class ChainTracker:
             return self.last_fetched
 
     def _refresh(self, client: NodeClient, status: NodeStatus) -> int:
+        if status.rules != self.rules:  # another node behind the URL, or a new start
+            self.rules, self._hash = status.rules, ruleset(status.rules).link_hash
+            self._truncate(0)
         have = len(self.blocks)
         if have and status.length == have and status.tip == self.hashes[-1]:
             return 0
@@ -67,7 +81,7 @@ class ChainTracker:
 
     def _extend(self, blocks: list[Block]) -> None:
         self.blocks.extend(blocks)
-        self.hashes.extend(block_hash(b) for b in blocks)
+        self.hashes.extend(self._hash(b) for b in blocks)
 
     def _replace(self, blocks: list[Block]) -> int:
         self._truncate(0)

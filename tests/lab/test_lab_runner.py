@@ -14,6 +14,7 @@ import pytest
 import requests
 from labtools import BECOIN_LAB, ROOT, lab_toml, wait_until
 
+from becoin_lab.config import load_config
 from becoin_lab.runner import Runner
 from becoin_lab.script import load_script, parse_script
 
@@ -41,7 +42,10 @@ EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.toml") if not p.name.en
 @pytest.mark.parametrize("example", EXAMPLES, ids=lambda p: p.name)
 def test_every_example_passes(tmp_path, example):
     report = tmp_path / "report.json"
-    if load_script(example).config is not None:  # it names its own lab (example.lab.toml)
+    names = ["node1", "node2", "node3"]
+    own = load_script(example).config
+    if own is not None:  # it names its own lab (example.lab.toml)
+        names = load_config(own).names
         proc = subprocess.run(
             [*BECOIN_LAB, "run", str(example), "--json", str(report)],
             capture_output=True, text=True, timeout=90, cwd=tmp_path,
@@ -53,7 +57,7 @@ def test_every_example_passes(tmp_path, example):
     data = json.loads(report.read_text())
     assert data["ok"] is True and data["exit_code"] == 0 and data["consensus"] is True
     assert all(step["status"] == "ok" for step in data["steps"])
-    assert [n["name"] for n in data["nodes"]] == ["node1", "node2", "node3"]
+    assert [n["name"] for n in data["nodes"]] == names
     fresh = re.search(r"data in (\S+) \(fresh\)", proc.stdout).group(1)
     assert not Path(fresh).exists()  # a passing run leaves no node data behind
 
