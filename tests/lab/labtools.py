@@ -5,28 +5,12 @@ from __future__ import annotations
 import os
 import socket
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from nodeproc import wait_until  # noqa: F401 - one wait-until for every suite
 
 ROOT = Path(__file__).resolve().parents[2]
 BECOIN_LAB = [sys.executable, "-m", "becoin_lab"]
-
-
-def wait_until(check: Callable[[], object], timeout: float = 10.0, what: str = "condition"):
-    """Poll ``check`` until it returns something truthy; fail after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}; last: {last!r}")
 
 
 def pid_gone(pid: int) -> bool:
