@@ -516,6 +516,14 @@ class Lab:
                 return gen.snapshot()
             return TrafficStats()
         names = self.resolve(nodes)
+        strict_nodes = [n for n in names if self.config.rules_of(n) == "strict"]
+        if strict_nodes:
+            # Random unsigned payments would all be refused there: say so instead.
+            raise LabError(
+                f"traffic sends unsigned transactions, which strict nodes refuse "
+                f"({', '.join(strict_nodes)}): aim it at classic nodes (nodes = [...]), "
+                "or send signed ones with add_transaction and wallet = ..."
+            )
         if gen is not None and gen.running:
             gen.stop()
         gen = TrafficGenerator(

@@ -10,8 +10,9 @@ import pytest
 from labtools import BECOIN_LAB
 
 from becoin_core import strict
-from becoin_lab.config import load_config
+from becoin_lab.config import load_config, parse_config
 from becoin_lab.errors import ConfigError, LabError, ScriptError
+from becoin_lab.lab import Lab
 from becoin_lab.script import load_script
 from becoin_lab.supervisor import Supervisor
 from becoin_lab.wallets import WalletBook
@@ -183,3 +184,12 @@ def test_cli_exits_2_on_a_forge_step_naming_an_honest_node(tmp_path):
                           capture_output=True, text=True, timeout=30, cwd=tmp_path)
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "step 1, key 'node'" in proc.stderr and "not a forger" in proc.stderr
+
+
+def test_traffic_refuses_strict_nodes(tmp_path):
+    config = parse_config({"lab": {"rules": "strict", "data_dir": str(tmp_path)},
+                           "nodes": [{"name": "node1", "port": 0}]})
+    lab = Lab(config)
+    with pytest.raises(LabError, match="strict nodes refuse"):
+        lab.traffic(rate=5, on=True)
+    assert lab.traffic_generator is None
