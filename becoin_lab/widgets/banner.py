@@ -25,16 +25,37 @@ def banner_text(diff: ChainDiff, total: int) -> tuple[str, str]:
     return f"diverged at block {at}: {groups}{down}", "diverged"
 
 
+def side_letter(i: int) -> str:
+    return chr(ord("A") + i) if i < 26 else str(i + 1)
+
+
+def sides_text(sides: list[list[str]]) -> str:
+    """'A: node1 | B: node2, node3': the partition's sides, lettered as in the headers."""
+    return " | ".join(f"{side_letter(i)}: {', '.join(s)}" for i, s in enumerate(sides))
+
+
 class Banner(Static):
     """One line over the panels: agreement, divergence, or start-up progress."""
 
     DEFAULT_CLASSES = "-starting"
 
-    def show_diff(self, diff: ChainDiff, total: int) -> None:
+    def show_diff(
+        self,
+        diff: ChainDiff,
+        total: int,
+        sides: list[list[str]] | None = None,
+        notes: list[str] | None = None,
+    ) -> None:
+        """Agreement or divergence; with ``sides`` the partition first ('cut A: ... | B:
+        ...'), then ``notes`` (a forgery's outcome, traffic), each after a ' · '."""
         words, mood = banner_text(diff, total)
         self.set_classes(f"-{mood}")
         marker = {"agree": "= ", "diverged": "X ", "down": "! "}[mood]
-        self.update(Text(marker + words), layout=False)
+        parts = [f"cut {sides_text(sides)}"] if sides else []
+        parts += [words, *(notes or [])]
+        self.update(
+            Text(marker + " · ".join(parts), no_wrap=True, overflow="ellipsis"), layout=False
+        )
 
     def show_message(self, words: str, mood: str = "starting") -> None:
         self.set_classes(f"-{mood}")

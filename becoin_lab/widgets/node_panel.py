@@ -25,8 +25,8 @@ if TYPE_CHECKING:
 
 SHORT = 6
 # Block markers: they read without colour too.
-SHARED, FORK, PAST = "=", "X", "+"
-MARK_STYLE = {SHARED: "green", FORK: "bold red", PAST: "yellow"}
+SHARED, FORK, PAST, FORGED = "=", "X", "+", "!"
+MARK_STYLE = {SHARED: "green", FORK: "bold red", PAST: "yellow", FORGED: "bold magenta"}
 # One cell per row, laid out in fixed columns: the table re-renders every visible cell of a
 # table that changed, so one cell per row instead of six keeps a change cheap (see
 # benchmarks/bench_tui.py).
@@ -46,6 +46,13 @@ def mark_of(index: int, shared: int, fork: int | None) -> str:
     if fork is not None and index == fork:
         return FORK
     return PAST
+
+
+def number(value: Any) -> str:
+    """An amount as a person writes it: 25, 17.5 (never 2.5e+01)."""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value) if isinstance(value, int) else f"{value:.10g}"
 
 
 def tx_text(tx: dict[str, Any]) -> str:
@@ -100,6 +107,9 @@ class NodePanel(Vertical, can_focus=False):
         self._marks: list[str] = []
         self._shared = 0
         self._fork: int | None = None
+        self._forged: dict[int, str] = {}  # block index -> hash of a forged block
+        self.side: str | None = None  # partition side letter, None when not partitioned
+        self._balances: tuple[tuple[str, Any, bool], ...] | None = None
         self._wake = threading.Event()
 
     def compose(self) -> ComposeResult:
@@ -163,7 +173,7 @@ class NodePanel(Vertical, can_focus=False):
         self._shared, self._fork = shared, fork
         table = self.table
         for i in range(max(0, start), len(self._hashes)):
-            mark = mark_of(i + 1, shared, fork)
+            mark = self._mark(i + 1, shared, fork)
             if self._marks[i] != mark:
                 self._marks[i] = mark
                 table.update_cell(str(i + 1), "block", self._row(i, mark))
@@ -183,15 +193,52 @@ class NodePanel(Vertical, can_focus=False):
         self._rows = state.chain
         self._row_hashes = state.hashes
         for i in range(same, min(len(old), len(new))):  # a reorg: same index, new block
-            self._marks[i] = mark = mark_of(i + 1, shared, fork)
+            self._marks[i] = mark = self._mark(i + 1, shared, fork)
             table.update_cell(str(i + 1), "block", self._row(i, mark))
         for i in range(len(old), len(new)):
-            mark = mark_of(i + 1, shared, fork)
+            mark = self._mark(i + 1, shared, fork)
             table.add_row(self._row(i, mark), key=str(i + 1))
             self._marks.append(mark)
         self._hashes = new
         if follow and new:
             table.move_cursor(row=len(new) - 1, animate=False)
+
+    def _mark(self, index: int, shared: int, fork: int | None) -> str:
+        """``index``'s marker: FORGED for a block of the last forgery, else as mark_of."""
+        want = self._forged.get(index)
+        if want is not None and index <= len(self._row_hashes):
+            if self._row_hashes[index - 1] == want:
+                return FORGED
+        return mark_of(index, shared, fork)
+
+    def show_forged(self, hashes: dict[int, str]) -> None:
+        """Mark the blocks of a forgery (block index -> forged hash) wherever they are held."""
+        if hashes == self._forged:
+            return
+        self._forged = dict(hashes)
+        if not self._hashes:
+            return
+        table = self.table
+        for i in range(len(self._hashes)):
+            mark = self._mark(i + 1, self._shared, self._fork)
+            if self._marks[i] != mark:
+                self._marks[i] = mark
+                table.update_cell(str(i + 1), "block", self._row(i, mark))
+
+    def show_side(self, side: str | None) -> None:
+        """The partition side this node is on (a letter), or None: one network."""
+        if side != self.side:
+            self.side = side
+            if self.is_mounted:
+                self._draw_header()
+
+    def show_balances(self, items: tuple[tuple[str, Any, bool], ...] | None) -> None:
+        """Each wallet's balance on this node: (wallet, amount or None, nodes agree)."""
+        if items != self._balances:
+            self._balances = items
+            self.set_class(items is not None, "-wallets")
+            if self.is_mounted:
+                self._draw_extra()
 
     def _row(self, i: int, mark: str) -> Text:
         """Block ``i`` (0-based) of the last state shown, as one table cell."""
@@ -231,7 +278,36 @@ class NodePanel(Vertical, can_focus=False):
             text.append(f"{seen}len {state.length}  tip {short(state.tip)}")
             if state.up:
                 text.append(f"  pool {len(state.mempool)}  peers {len(state.peers)}")
-        self.query_one("#header", Static).update(text, layout=False)  # fixed height: no layout
+        flags = self._flags()
+        self.set_class(bool(flags), "-flags")
+        if flags:
+            text.append("\n")
+            text.append_text(flags)
+        self.query_one("#header", Static).update(text, layout=False)  # height set by class
+
+    def _flags(self) -> Text:
+        """The header's third line: partition side, automine, latency, role (words, so they
+        read without colour); empty when none applies."""
+        state = self.state
+        parts: list[tuple[str, str]] = []
+        if self.side is not None:
+            parts.append((f"side {self.side}", "bold reverse"))
+        if state is not None and state.up:
+            if state.automine:
+                parts.append((f"auto {state.automine:g}s", "bold cyan"))
+            if state.latency_ms or state.loss:
+                lag = f"lag {state.latency_ms}ms"
+                if state.loss:
+                    lag += f" loss {state.loss:.0%}"
+                parts.append((lag, "bold yellow"))
+            if state.role != "honest":
+                parts.append((state.role, "bold magenta"))
+        text = Text()
+        for i, (words, style) in enumerate(parts):
+            if i:
+                text.append("  ")
+            text.append(words, style)
+        return text
 
     def _draw_extra(self) -> None:
         state = self.state
@@ -247,6 +323,16 @@ class NodePanel(Vertical, can_focus=False):
         text.append("\n")
         text.append("peers: ", "bold")
         text.append(self.peer_text or "none")
+        if self._balances is not None:
+            text.append("\n")
+            text.append("balances: ", "bold")
+            for i, (wallet, amount, agree) in enumerate(self._balances):
+                if i:
+                    text.append("  ")
+                shown = "?" if amount is None else number(amount)
+                text.append(f"{wallet} {shown}", "" if agree else "bold red")
+                if not agree:
+                    text.append("≠", "bold red")  # the nodes disagree about this wallet
         self.query_one("#extra", Static).update(text, layout=False)  # height set by class
 
     # -- input -----------------------------------------------------------------------------

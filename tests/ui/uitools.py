@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sys
 import time
 from collections.abc import Callable
@@ -14,6 +15,8 @@ from becoin_lab.lab import Lab
 HERE = Path(__file__).resolve().parent
 FIXED_NODE = [sys.executable, str(HERE / "fixed_node.py")]
 NAMES = ("node1", "node2", "node3")
+STRICT_NAMES = ("node1", "node2", "forger")
+WALLETS = ("alice", "bob", "mallory")
 
 
 def lab_toml(tmp_path: Path, names: tuple[str, ...] = NAMES, difficulty: int = 1) -> Path:
@@ -28,6 +31,37 @@ def lab_toml(tmp_path: Path, names: tuple[str, ...] = NAMES, difficulty: int = 1
 
 def make_lab(tmp_path: Path, names: tuple[str, ...] = NAMES, difficulty: int = 1) -> Lab:
     return Lab(load_config(lab_toml(tmp_path, names, difficulty)), node_command=FIXED_NODE)
+
+
+def strict_lab_toml(tmp_path: Path, difficulty: int = 1) -> Path:
+    """Strict rules, wallets alice, bob and mallory, two honest nodes and a forger; each node
+    mines for a wallet (node1: alice, node2: bob, forger: mallory). The wallets' keys are
+    fixed (see fixed_wallets), so hashes, signatures and balances repeat from run to run."""
+    lines = ["[lab]", 'rules = "strict"', f"difficulty = {difficulty}", 'data_dir = "labdata"',
+             "stop_grace = 2"]  # fmt: skip
+    for name, miner in zip(STRICT_NAMES, WALLETS, strict=True):
+        lines += ["", "[[nodes]]", f'name = "{name}"', "port = 0", f'miner = "{miner}"']
+        if name == "forger":
+            lines.append('role = "forger"')
+    for wallet in WALLETS:
+        lines += ["", "[[wallets]]", f'name = "{wallet}"']
+    fixed_wallets(tmp_path / "labdata" / "wallets")
+    path = tmp_path / "lab.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def fixed_wallets(folder: Path) -> None:
+    """Each wallet's private key derived from its name (the lab reuses key files it finds)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for wallet in WALLETS:
+        key = folder / f"{wallet}.key"
+        key.write_text(hashlib.sha256(f"becoin-lab test wallet {wallet}".encode()).hexdigest())
+        key.chmod(0o600)
+
+
+def make_strict_lab(tmp_path: Path) -> Lab:
+    return Lab(load_config(strict_lab_toml(tmp_path)), node_command=FIXED_NODE)
 
 
 def make_app(lab: Lab, tmp_path: Path) -> LabApp:
