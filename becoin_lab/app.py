@@ -179,6 +179,7 @@ class LabApp(App[None]):
         self.sides: list[list[str]] = []  # the partition as the nodes report it; [] healed
         self._forgery: Forged | None = None  # the forgery the panels mark
         self._traffic_timer: Any = None
+        self._panel_cache: tuple[Screen[Any], list[NodePanel]] | None = None
         if not lab.started:
             lab.supervisor.progress = self._progress_from_thread
 
@@ -188,7 +189,15 @@ class LabApp(App[None]):
 
     @property
     def panels(self) -> list[NodePanel]:
-        return list(self.screen_stack[0].query(NodePanel))
+        """The panels in lab.toml order (found once: a query per state change adds up)."""
+        screen = self.screen_stack[0]
+        cached = self._panel_cache
+        if cached is not None and cached[0] is screen:
+            return list(cached[1])
+        panels = list(screen.query(NodePanel))
+        if len(panels) == len(self.names):
+            self._panel_cache = (screen, panels)
+        return list(panels)
 
     def panel(self, name: str) -> NodePanel:
         return self.screen_stack[0].query_one(f"#panel-{name}", NodePanel)

@@ -13,8 +13,9 @@ from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.containers import Vertical
+from textual.geometry import Size
 from textual.message import Message
-from textual.reactive import reactive
+from textual.reactive import Reactive, reactive
 from textual.widgets import DataTable, Static
 from textual.worker import get_current_worker
 
@@ -57,6 +58,38 @@ def number(value: Any) -> str:
 
 def tx_text(tx: dict[str, Any]) -> str:
     return f"{tx.get('sender', '?')}->{tx.get('receiver', '?')} {tx.get('amount', '?')}"
+
+
+def _settle_dimensions(table: DataTable[Any]) -> None:
+    """Size the table for its new rows now rather than on its next idle.
+
+    DataTable measures added rows when idle and defers a cursor scroll until after the next
+    refresh, so a new block would take two frames (layout, then the scroll to the tip).
+    Doing the idle work here puts the new virtual size, the scroll and the rows in one."""
+    if not getattr(table, "_require_update_dimensions", False):
+        return
+    new_rows = getattr(table, "_new_rows", None)
+    update = getattr(table, "_update_dimensions", None)
+    if new_rows is None or update is None:  # another Textual: leave it to the idle handler
+        return
+    table._require_update_dimensions = False
+    rows = new_rows.copy()
+    new_rows.clear()
+    update(rows)
+
+
+class ChainTable(DataTable[Any]):
+    """The chain table. A new block only makes it taller: that needs its scrollbar and
+    scroll range updated, not a layout of the whole screen (which also re-renders every
+    scrollbar and costs a second frame). A scrollbar appearing still lays out the screen
+    (``show_vertical_scrollbar`` asks for it)."""
+
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, old: Size, new: Size) -> None:
+        if old != new and self.is_mounted and self._size:
+            self._scroll_update(new)
+            self.refresh()
 
 
 class NodePanel(Vertical, can_focus=False):
@@ -114,7 +147,7 @@ class NodePanel(Vertical, can_focus=False):
 
     def compose(self) -> ComposeResult:
         yield Static("waiting for the first answer…", id="header", classes="header")
-        table: DataTable[Any] = DataTable(
+        table: DataTable[Any] = ChainTable(
             id="chain", cursor_type="row", show_row_labels=False, zebra_stripes=False
         )
         yield table
@@ -200,6 +233,8 @@ class NodePanel(Vertical, can_focus=False):
             table.add_row(self._row(i, mark), key=str(i + 1))
             self._marks.append(mark)
         self._hashes = new
+        if len(new) != len(old):
+            _settle_dimensions(table)
         if follow and new:
             table.move_cursor(row=len(new) - 1, animate=False)
 
