@@ -5,14 +5,13 @@ from __future__ import annotations
 import errno
 import re
 import socket
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 from becoin_lab.errors import ConfigError
-from becoin_lab.tomlpos import decode_error_line, line_of
+from becoin_lab.tomlpos import line_of, read_toml
 
 DEFAULT_HOST = "127.0.0.1"
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,31}$")
@@ -117,14 +116,7 @@ class LabConfig:
 def load_config(path: str | Path) -> LabConfig:
     """Read and validate a lab.toml. Raises ConfigError (file, key, line) on any problem."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, None, f"not valid TOML: {exc}", decode_error_line(exc)) from None
+    data, text = read_toml(path, ConfigError)
     return parse_config(data, path=path, text=text)
 
 

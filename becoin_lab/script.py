@@ -9,7 +9,6 @@ count = 3
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 
 from becoin_lab.config import LabConfig
 from becoin_lab.errors import ScriptError
-from becoin_lab.tomlpos import decode_error_line, line_of
+from becoin_lab.tomlpos import line_of, read_toml
 
 _KEY = re.compile(r"[0-9a-f]{64}")
 
@@ -305,14 +304,7 @@ def _show(value: Any) -> str:
 
 def load_script(path: str | Path) -> Script:
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ScriptError(path, None, f"cannot read: {exc.strerror or exc}") from None
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ScriptError(path, None, f"not valid TOML: {exc}", decode_error_line(exc)) from None
+    data, text = read_toml(path, ScriptError)
     return parse_script(data, path, text)
 
 

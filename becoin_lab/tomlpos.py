@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+import tomllib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 _HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
 _KEY = re.compile(r"^\s*(\"[^\"]*\"|'[^']*'|[A-Za-z0-9_\-]+)\s*=")
@@ -45,3 +49,15 @@ def decode_error_line(exc: Exception) -> int | None:
     """The line tomllib names in a TOMLDecodeError message, if any."""
     found = _DECODE_LINE.search(str(exc))
     return int(found.group(1)) if found else None
+
+
+def read_toml(path: Path, error: Callable[..., Exception]) -> tuple[dict[str, Any], str]:
+    """(data, text) of a TOML file; `error(path, key, message, line)` for what goes wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(path, None, f"cannot read: {exc.strerror or exc}") from None
+    try:
+        return tomllib.loads(text), text
+    except tomllib.TOMLDecodeError as exc:
+        raise error(path, None, f"not valid TOML: {exc}", decode_error_line(exc)) from None

@@ -8,20 +8,10 @@ from pathlib import Path
 import pytest
 import requests
 from textual.widgets import Input, Select
-from uitools import NAMES, STRICT_NAMES, make_app, settled, until
+from uitools import NAMES, STRICT_NAMES, api, log_text, make_app, settled, until
 
 from becoin_lab.lab import Lab
 from becoin_lab.screens import LatencyScreen, PartitionScreen, TransactionScreen
-
-
-def api(lab: Lab, name: str, path: str) -> dict:
-    reply = requests.get(lab.clients[name].url + path, timeout=10)
-    reply.raise_for_status()
-    return reply.json()
-
-
-def log_text(app) -> str:
-    return "\n".join(line.text for line in app.log_pane.lines)
 
 
 def said(app, words: str) -> bool:

@@ -6,23 +6,11 @@ import os
 import signal
 from pathlib import Path
 
-import requests
 from textual.widgets import Input, Static
-from uitools import NAMES, make_app, settled, until
+from uitools import NAMES, api, log_text, make_app, settled, until
 
 from becoin_lab.lab import Lab
 from becoin_lab.screens import BlockScreen, HelpScreen, TransactionScreen
-
-
-def api(lab: Lab, name: str, path: str) -> dict:
-    """Ask the node itself, over HTTP, bypassing the lab and the app."""
-    reply = requests.get(lab.clients[name].url + path, timeout=10)
-    reply.raise_for_status()
-    return reply.json()
-
-
-def log_text(app) -> str:
-    return "\n".join(line.text for line in app.log_pane.lines)
 
 
 async def ready(pilot) -> None:

@@ -8,6 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import requests
+
 from becoin_lab.app import LabApp
 from becoin_lab.config import load_config
 from becoin_lab.lab import Lab
@@ -118,3 +120,14 @@ def settled(app: LabApp, lengths: dict[str, int] | None = None) -> bool:
             return False
     busy = [w for w in app.workers if w.group not in ("poll", "deaths") and not w.is_finished]
     return not busy and not any(p.mining for p in app.panels)
+
+
+def api(lab: Lab, name: str, path: str) -> dict:
+    """Ask the node itself, over HTTP, bypassing the lab and the app."""
+    reply = requests.get(lab.clients[name].url + path, timeout=10)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def log_text(app) -> str:
+    return "\n".join(line.text for line in app.log_pane.lines)
