@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import requests
+from nodeproc import wait_until  # noqa: F401 - one wait-until for every suite
 
 from becoin_lab.app import LabApp
 from becoin_lab.config import load_config
@@ -93,19 +94,6 @@ async def until(pilot, check: Callable[[], object], timeout: float = 15.0, what:
     )
 
 
-def wait_until(check: Callable[[], object], timeout: float = 15.0, what: str = "") -> object:
-    deadline = time.monotonic() + timeout
-    last: object = None
-    while time.monotonic() < deadline:
-        try:
-            last = check()
-        except Exception as exc:  # noqa: BLE001
-            last = exc
-        else:
-            if last:
-                return last
-        time.sleep(0.02)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what or check}; last {last!r}")
 
 
 def settled(app: LabApp, lengths: dict[str, int] | None = None) -> bool:
